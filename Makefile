@@ -1,0 +1,71 @@
+# Storyloom — `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+DEBIAN_PACKAGES := espeak-ng chromium fonts-dejavu-core
+
+# A Python >= 3.12 (Django 6 needs it): PYTHON=..., then python3.13/3.12 on PATH, then pyenv's.
+PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
+
+.PHONY: run test test-quick lint format venv debian-packages clean
+
+$(VENV)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Storyloom needs Python 3.12 or 3.13 (Django 6 needs >= 3.12), and none was found."; \
+		echo "Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13 python3.13-venv'),"; \
+		echo "or point to it: make PYTHON=/path/to/python3.13 ..."; exit 1; fi
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages: espeak-ng voices the demo stories, chromium runs the browser tests.
+debian-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "Please install these Debian packages first: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+
+run: venv debian-packages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "Storyloom is starting on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Demo logins (password 'storyloom-demo'): steward (data steward, admin), reporter, facilitator, manager"
+	@echo "Ctrl-C stops the web server and the worker."
+	@trap 'kill 0' INT TERM EXIT; \
+	if [ -n "$$REDIS_URL" ]; then $(PY) manage.py rqworker default transcription themes --job-class django_tasks_rq.Job & \
+	else $(PY) manage.py db_worker --queue-name '*' & fi; \
+	$(VENV)/bin/gunicorn cms.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 600 --access-logfile - & \
+	wait
+
+# The whole suite on SQLite, then again on PostgreSQL when it answers on 127.0.0.1:5432.
+test: venv debian-packages
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
+		echo "== PostgreSQL run =="; DATABASE_URL=$(PG_URL) $(PY) -m pytest; \
+	else echo "PostgreSQL is not answering on 127.0.0.1:5432: the PostgreSQL run was left out."; fi
+
+test-quick: venv
+	$(PY) -m pytest -m "not slow" -x -q
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var/static

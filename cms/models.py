@@ -1,0 +1,104 @@
+from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+
+from cms.roles import Role
+
+
+class HomePage(Page):
+    intro = RichTextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = ["cms.ProjectPage"]
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        from cms.selectors import projects_for_user
+
+        context = super().get_context(request, *args, **kwargs)
+        context["projects"] = projects_for_user(user=request.user)
+        return context
+
+
+class ProjectPage(Page):
+    """A reporting programme: one service, its reporters, its stories."""
+
+    organisation = models.CharField(max_length=200)
+    description = RichTextField(blank=True)
+    retention_months = models.PositiveIntegerField(
+        default=36,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="How long stories are kept after they are recorded, in months.",
+    )
+    custom_vocabulary = models.TextField(
+        blank=True,
+        help_text="Names, places and jargon the transcriber should expect, one per line "
+        "(for example: OGRS, Enabling Fund).",
+    )
+    allow_storyteller_contact = models.BooleanField(
+        default=False,
+        help_text="Only a data steward may turn this on: lets reporters keep a storyteller's "
+        "contact details.",
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("organisation"),
+        FieldPanel("description"),
+        MultiFieldPanel(
+            [
+                FieldPanel("retention_months"),
+                FieldPanel("allow_storyteller_contact", permission="cms.change_projectgroup"),
+            ],
+            heading="Data governance",
+        ),
+        MultiFieldPanel(
+            [
+                HelpPanel("Words that help the transcriber; one per line."),
+                FieldPanel("custom_vocabulary"),
+            ],
+            heading="Transcription",
+        ),
+    ]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["stories.StoryIndexPage"]
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return [w.strip() for w in self.custom_vocabulary.splitlines() if w.strip()]
+
+    def get_context(self, request, *args, **kwargs):
+        from cms.selectors import project_roles_for_user
+
+        context = super().get_context(request, *args, **kwargs)
+        context["roles"] = project_roles_for_user(user=request.user, project=self)
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        from django.http import Http404
+
+        from cms.selectors import projects_for_user
+
+        # A project's page is for its own people only.
+        if not projects_for_user(user=request.user).filter(pk=self.pk).exists():
+            raise Http404
+        return super().serve(request, *args, **kwargs)
+
+
+class ProjectGroup(models.Model):
+    """The group that gives one role its permissions within one project."""
+
+    project = models.ForeignKey(ProjectPage, on_delete=models.CASCADE, related_name="role_groups")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="project_role")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "role"], name="unique_project_role")
+        ]
+
+    def __str__(self):
+        return f"{self.project.title}: {self.get_role_display()}"

@@ -1,0 +1,29 @@
+from django.db.models import QuerySet
+
+from cms.models import ProjectGroup, ProjectPage
+from cms.roles import Role, user_is_steward
+
+
+def projects_for_user(*, user, role: Role | None = None) -> QuerySet[ProjectPage]:
+    """Projects the user takes part in (in any role, or the one given). Stewards: all."""
+    if not user.is_authenticated or not user.is_active:
+        return ProjectPage.objects.none()
+    if user_is_steward(user) and role in (None, Role.STEWARD):
+        return ProjectPage.objects.all().order_by("title")
+    groups = ProjectGroup.objects.filter(group__user=user)
+    if role is not None:
+        groups = groups.filter(role=role)
+    return ProjectPage.objects.filter(pk__in=groups.values("project_id")).order_by("title")
+
+
+def project_roles_for_user(*, user, project: ProjectPage) -> set[str]:
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    roles = set(
+        ProjectGroup.objects.filter(project=project, group__user=user).values_list(
+            "role", flat=True
+        )
+    )
+    if user_is_steward(user):
+        roles.add(Role.STEWARD)
+    return roles

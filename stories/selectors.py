@@ -1,0 +1,95 @@
+"""Every read of stories, their media and consent goes through here, with the viewer."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from cms.models import ProjectGroup
+from cms.roles import Role, user_is_steward
+from stories.models import Consent, StoryMedia, StoryPage, Storyteller
+
+
+def _project_ids(user, role: Role) -> QuerySet:
+    return ProjectGroup.objects.filter(group__user=user, role=role).values("project_id")
+
+
+def stories_visible_to(*, user, project=None) -> QuerySet[StoryPage]:
+    """Stewards see every story. A reporter sees their own stories in their projects. A
+    facilitator sees the approved (live) stories of their projects. Nobody else sees any."""
+    if not user.is_authenticated or not user.is_active:
+        return StoryPage.objects.none()
+    stories = StoryPage.objects.all()
+    if not user_is_steward(user):
+        own = Q(reporter=user) & _in_projects(_project_ids(user, Role.REPORTER))
+        approved = Q(live=True) & _in_projects(_project_ids(user, Role.FACILITATOR))
+        stories = stories.filter(own | approved)
+    if project is not None:
+        stories = stories.descendant_of(project)
+    return stories.select_related("storyteller", "reporter").order_by("-first_published_at", "-pk")
+
+
+def _in_projects(project_ids: QuerySet) -> Q:
+    from cms.models import ProjectPage
+
+    paths = ProjectPage.objects.filter(pk__in=project_ids).values_list("path", flat=True)
+    query = Q(pk__in=[])
+    for path in paths:
+        query |= Q(path__startswith=path)
+    return query
+
+
+def story_get_for_user(*, user, story_id) -> StoryPage:
+    """The story, or 404 — never 403, so nobody learns that a story exists."""
+    try:
+        return stories_visible_to(user=user).get(pk=story_id)
+    except (StoryPage.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def recordings_visible_to(*, user) -> QuerySet[StoryMedia]:
+    """Original recordings are unredacted: only stewards and the story's own reporter."""
+    if not user.is_authenticated or not user.is_active:
+        return StoryMedia.objects.none()
+    media = StoryMedia.objects.select_related("story")
+    if user_is_steward(user):
+        return media
+    own = stories_visible_to(user=user).filter(reporter=user)
+    return media.filter(story__in=own)
+
+
+def story_media_get_for_user(*, user, media_id) -> StoryMedia:
+    try:
+        return recordings_visible_to(user=user).get(pk=media_id)
+    except StoryMedia.DoesNotExist:
+        raise Http404 from None
+
+
+def consent_evidence_get_for_user(*, user, consent_id) -> Consent:
+    """Evidence (a signed form, a spoken-consent recording): stewards and the story's
+    reporter only."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404
+    consents = Consent.objects.exclude(evidence="").select_related("story")
+    if not user_is_steward(user):
+        consents = consents.filter(story__in=stories_visible_to(user=user).filter(reporter=user))
+    try:
+        return consents.get(pk=consent_id)
+    except (Consent.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def consent_history_for_user(*, user, story: StoryPage) -> QuerySet[Consent]:
+    story_get_for_user(user=user, story_id=story.pk)
+    return story.consents.order_by("-version")
+
+
+def storytellers_for_reporter(*, user, project) -> QuerySet[Storyteller]:
+    """The storytellers a reporter has recorded (or created) in a project."""
+    if user_is_steward(user):
+        return Storyteller.objects.filter(project=project)
+    if not _project_ids(user, Role.REPORTER).filter(project_id=project.pk).exists():
+        return Storyteller.objects.none()
+    return (
+        Storyteller.objects.filter(project=project)
+        .filter(Q(created_by=user) | Q(stories__reporter=user))
+        .distinct()
+    )

@@ -1,0 +1,421 @@
+"""Every write to stories, storytellers and consent. Keyword-only; each logs to the audit log."""
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils.text import slugify
+from wagtail.log_actions import log
+
+from cms.models import ProjectPage
+from cms.roles import Role
+from cms.selectors import project_roles_for_user
+from stories import media as media_checks
+from stories.consent import SCRIPT_VERSION
+from stories.models import (
+    CONSENT_SCOPES,
+    Consent,
+    ConsentMethod,
+    MediaState,
+    StoryIndexPage,
+    StoryKind,
+    StoryMedia,
+    StoryPage,
+    Storyteller,
+    StorytellerRole,
+    Visibility,
+    private_storage,
+)
+from stories.signals import story_media_added
+
+
+@dataclass
+class ConsentInput:
+    scopes: set[str]
+    method: str = ConsentMethod.WRITTEN
+    script_version: str = SCRIPT_VERSION
+    evidence: File | None = None
+    note: str = ""
+
+
+@dataclass
+class StoryInput:
+    title: str
+    storyteller: Storyteller
+    storyteller_role: str = StorytellerRole.SERVICE_USER
+    language: str = "en"
+    summary: str = ""
+    recorded_on: date | None = None
+    location: str = ""
+    visibility: str = Visibility.TEAM
+    tags: list[str] = field(default_factory=list)
+
+
+def parse_scopes(value: str) -> set[str]:
+    """'record transcribe', 'all' or '' into a set of scopes; unknown words are an error."""
+    words = set(value.replace(",", " ").lower().split())
+    if words == {"all"}:
+        return set(CONSENT_SCOPES)
+    unknown = words - set(CONSENT_SCOPES)
+    if unknown:
+        raise ValidationError(
+            f"Unknown consent scope: {', '.join(sorted(unknown))}. "
+            f"Use {', '.join(CONSENT_SCOPES)} or 'all'."
+        )
+    return words
+
+
+def _local_path(upload: File, stack: list) -> Path:
+    """A path on disk for a file: uploads already streamed to a temporary file keep theirs."""
+    if hasattr(upload, "temporary_file_path"):
+        return Path(upload.temporary_file_path())
+    name = getattr(upload, "name", None)
+    if name and Path(name).is_absolute() and Path(name).is_file():
+        return Path(name)
+    tmp = tempfile.NamedTemporaryFile(prefix="storyloom-", delete=False)
+    stack.append(Path(tmp.name))
+    upload.seek(0)
+    with tmp:
+        shutil.copyfileobj(upload, tmp, 1024 * 1024)
+    return Path(tmp.name)
+
+
+def _check_can_report(*, user, project: ProjectPage) -> None:
+    roles = project_roles_for_user(user=user, project=project)
+    if not roles & {Role.REPORTER, Role.STEWARD}:
+        raise PermissionDenied("You are not a reporter in this project.")
+
+
+@transaction.atomic
+def storyteller_create(
+    *,
+    project: ProjectPage,
+    pseudonym: str,
+    user,
+    age_band: str = "",
+    gender: str = "",
+    contact_details: str = "",
+) -> Storyteller:
+    _check_can_report(user=user, project=project)
+    pseudonym = pseudonym.strip()
+    if not pseudonym:
+        raise ValidationError("Please give the storyteller a made-up name.")
+    if contact_details and not project.allow_storyteller_contact:
+        raise ValidationError("This project does not keep storytellers' contact details.")
+    storyteller = Storyteller.objects.create(
+        project=project,
+        pseudonym=pseudonym,
+        age_band=age_band,
+        gender=gender,
+        contact_details=contact_details,
+        created_by=user,
+    )
+    log(instance=storyteller, action="wagtail.create", user=user)
+    return storyteller
+
+
+def storyteller_get_or_create(*, project: ProjectPage, pseudonym: str, user) -> Storyteller:
+    existing = Storyteller.objects.filter(project=project, pseudonym__iexact=pseudonym.strip())
+    return existing.first() or storyteller_create(project=project, pseudonym=pseudonym, user=user)
+
+
+def _story_index(project: ProjectPage) -> StoryIndexPage:
+    index = StoryIndexPage.objects.child_of(project).first()
+    if index is None:
+        index = StoryIndexPage(title="Stories", slug="stories")
+        project.add_child(instance=index)
+        index.save_revision().publish()
+    return index
+
+
+def _save_private(field_file, source: Path, name: str, stored: list[str]) -> None:
+    with source.open("rb") as handle:
+        field_file.save(name, File(handle), save=False)
+    stored.append(field_file.name)
+
+
+def _create_consent(
+    *,
+    story: StoryPage,
+    consent: ConsentInput,
+    user,
+    version: int,
+    stored: list[str],
+    temporary: list[Path],
+    is_withdrawal=False,
+) -> Consent:
+    unknown = set(consent.scopes) - set(CONSENT_SCOPES)
+    if unknown:
+        raise ValidationError(f"Unknown consent scope: {', '.join(sorted(unknown))}.")
+    if consent.method not in ConsentMethod.values:
+        raise ValidationError("Please say how consent was given: written or spoken.")
+    record = Consent(
+        story=story,
+        version=version,
+        method=consent.method,
+        script_version=consent.script_version,
+        note=consent.note,
+        recorded_by=user,
+        is_withdrawal=is_withdrawal,
+        **{scope: scope in consent.scopes for scope in CONSENT_SCOPES},
+    )
+    if consent.evidence is not None:
+        path = _local_path(consent.evidence, temporary)
+        if path.stat().st_size == 0:
+            raise ValidationError("The consent evidence file is empty.")
+        kind = _evidence_kind(path)
+        record.evidence_original_name = (getattr(consent.evidence, "name", "") or "")[-255:]
+        record.evidence_content_type = kind[0]
+        _save_private(record.evidence, path, Consent.generate_evidence_name(kind[1]), stored)
+    record.save()
+    log(
+        instance=story,
+        action="storyloom.consent.withdraw" if is_withdrawal else "storyloom.consent.record",
+        user=user,
+        data={"version": version, "scopes": sorted(record.scopes)},
+    )
+    return record
+
+
+def _evidence_kind(path: Path) -> tuple[str, str]:
+    """Consent evidence is a signed form (PDF, JPEG, PNG) or a recording."""
+    head = path.open("rb").read(8)
+    if head.startswith(b"%PDF-"):
+        return "application/pdf", "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    info = media_checks.probe_media(path)
+    return info.content_type, info.extension
+
+
+def story_create(
+    *,
+    project: ProjectPage,
+    reporter,
+    story: StoryInput,
+    consent: ConsentInput,
+    recording: File | None = None,
+    text: str = "",
+) -> StoryPage:
+    """Create a draft story with its recording (or text) and its first consent, all or
+    nothing: if anything fails, no page, row or stored file is left behind.
+
+    The recording's type is found from its content; a story needs consent to be recorded.
+    """
+    _check_can_report(user=reporter, project=project)
+    if "record" not in consent.scopes:
+        raise ValidationError(
+            "The storyteller must agree to the recording before a story can be kept."
+        )
+    if story.storyteller.project_id != project.pk:
+        raise ValidationError("This storyteller belongs to another project.")
+    if not story.title.strip():
+        raise ValidationError("Please give the story a title.")
+    if (recording is None) == (not text.strip()):
+        raise ValidationError("Please add a recording, or type the story, but not both.")
+
+    stored: list[str] = []
+    temporary: list[Path] = []
+    try:
+        info = None
+        if recording is not None:
+            path = _local_path(recording, temporary)
+            info = media_checks.probe_media(path)
+        with transaction.atomic():
+            page = StoryPage(
+                title=story.title.strip()[:255],
+                slug=slugify(story.title)[:40] or "story",
+                summary=story.summary,
+                storyteller=story.storyteller,
+                reporter=reporter,
+                owner=reporter,
+                recorded_on=story.recorded_on,
+                location=story.location,
+                language=story.language,
+                storyteller_role=story.storyteller_role,
+                visibility=story.visibility,
+                kind=(StoryKind.VIDEO if info.has_video else StoryKind.AUDIO)
+                if info
+                else StoryKind.TEXT,
+                text_body=text.strip(),
+                live=False,
+            )
+            page.slug = _unique_slug(page.slug)
+            page.tags.set([t.strip() for t in story.tags if t.strip()])
+            _story_index(project).add_child(instance=page)
+            if info is not None:
+                _attach_recording(
+                    page=page,
+                    path=path,
+                    info=info,
+                    user=reporter,
+                    original_name=getattr(recording, "name", ""),
+                    stored=stored,
+                )
+            _create_consent(
+                story=page,
+                consent=consent,
+                user=reporter,
+                version=1,
+                stored=stored,
+                temporary=temporary,
+            )
+            page.save_revision(user=reporter, log_action=True)
+        return page
+    except BaseException:
+        for name in stored:
+            private_storage().delete(name)
+        raise
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
+
+
+def _unique_slug(base: str) -> str:
+    slug, n = base, 1
+    while StoryPage.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _attach_recording(*, page, path: Path, info, user, original_name: str, stored) -> StoryMedia:
+    item = StoryMedia(
+        story=page,
+        role=StoryMedia.Role.RECORDING,
+        original_name=(original_name or "")[-255:],
+        content_type=info.content_type,
+        container=info.container,
+        size=path.stat().st_size,
+        sha256=media_checks.sha256_of(path),
+        duration_seconds=info.duration_seconds,
+        has_video=info.has_video,
+        created_by=user,
+    )
+    _save_private(item.file, path, StoryMedia.generate_name(info.extension), stored)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def story_submit(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
+    """Send a draft story to the data steward for approval, and announce its recording."""
+    if story.reporter_id != user.pk and Role.STEWARD not in project_roles_for_user(
+        user=user, project=story.get_project()
+    ):
+        raise PermissionDenied("Only the story's reporter can submit it.")
+    consent = story.current_consent
+    if consent is None or not consent.record:
+        raise ValidationError("This story has no consent to be recorded, so it cannot be sent.")
+    if story.workflow_in_progress:
+        return story
+    revision = story.latest_revision or story.save_revision(user=user)
+    workflow = story.get_workflow()
+    if workflow is None:
+        raise ValidationError("No approval workflow is set up. Ask your data steward.")
+    workflow.start(story, user)
+    _announce_media(story=story, wait=wait)
+    log(instance=story, action="storyloom.story.submit", user=user, revision=revision)
+    return story
+
+
+def _announce_media(*, story: StoryPage, wait: bool) -> None:
+    recording = story.media.filter(role=StoryMedia.Role.RECORDING).first()
+    if recording is None:
+        return
+    if recording.story.media_state == MediaState.NONE:
+        StoryPage.objects.filter(pk=story.pk).update(media_state=MediaState.WAITING)
+        story.media_state = MediaState.WAITING
+    transaction.on_commit(
+        lambda: story_media_added.send(
+            sender=StoryMedia, story_id=story.pk, media_id=recording.pk, wait=wait
+        )
+    )
+
+
+@transaction.atomic
+def story_approve(*, story: StoryPage, user) -> StoryPage:
+    """Approve a story for analysis directly (bulk import by a steward): publish it."""
+    if Role.STEWARD not in project_roles_for_user(user=user, project=story.get_project()):
+        raise PermissionDenied("Only a data steward can approve stories.")
+    revision = story.latest_revision or story.save_revision(user=user)
+    revision.publish(user=user)
+    _announce_media(story=story, wait=False)
+    return story
+
+
+def consent_record(*, story: StoryPage, consent: ConsentInput, user) -> Consent:
+    """Record a new version of consent (e.g. the storyteller agreed to more)."""
+    _check_story_consent_editor(story=story, user=user)
+    stored: list[str] = []
+    temporary: list[Path] = []
+    try:
+        with transaction.atomic():
+            version = _next_version(story)
+            return _create_consent(
+                story=story,
+                consent=consent,
+                user=user,
+                version=version,
+                stored=stored,
+                temporary=temporary,
+            )
+    except BaseException:
+        for name in stored:
+            private_storage().delete(name)
+        raise
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
+
+
+@transaction.atomic
+def consent_withdraw(
+    *,
+    story: StoryPage,
+    user,
+    keep: set[str] = frozenset(),
+    note: str = "",
+    method: str = ConsentMethod.VERBAL,
+) -> Consent:
+    """Narrow or withdraw consent: a new version keeping only `keep` of what was given."""
+    _check_story_consent_editor(story=story, user=user)
+    current = story.current_consent
+    remaining = (current.scopes if current else set()) & set(keep)
+    return _create_consent(
+        story=story,
+        user=user,
+        version=_next_version(story),
+        stored=[],
+        temporary=[],
+        is_withdrawal=True,
+        consent=ConsentInput(
+            scopes=remaining,
+            method=method,
+            note=note,
+            script_version=current.script_version if current else SCRIPT_VERSION,
+        ),
+    )
+
+
+def _next_version(story: StoryPage) -> int:
+    # Lock the story's row so that two changes at once cannot take the same number.
+    StoryPage.objects.select_for_update().filter(pk=story.pk).first()
+    latest = story.consents.order_by("-version").values_list("version", flat=True).first()
+    return (latest or 0) + 1
+
+
+def _check_story_consent_editor(*, story: StoryPage, user) -> None:
+    roles = project_roles_for_user(user=user, project=story.get_project())
+    if Role.STEWARD in roles:
+        return
+    if Role.REPORTER in roles and story.reporter_id == user.pk:
+        return
+    raise PermissionDenied("Only the story's reporter or a data steward can change consent.")
