@@ -50,8 +50,8 @@ class ProjectPage(Page):
         FieldPanel("description"),
         MultiFieldPanel(
             [
-                FieldPanel("retention_months"),
-                FieldPanel("allow_storyteller_contact", permission="cms.change_projectgroup"),
+                FieldPanel("retention_months", permission="cms.manage_data_governance"),
+                FieldPanel("allow_storyteller_contact", permission="cms.manage_data_governance"),
             ],
             heading="Data governance",
         ),
@@ -65,6 +65,9 @@ class ProjectPage(Page):
     ]
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["stories.StoryIndexPage"]
+
+    class Meta:
+        permissions = [("manage_data_governance", "Can change retention and contact settings")]
 
     @property
     def vocabulary(self) -> list[str]:

@@ -31,8 +31,18 @@ def _secret_key():
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(50))
+        # Written whole under a temporary name, then linked into place: processes starting
+        # together (gunicorn workers, a task worker) all read the one key that won.
+        tmp = VAR_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -147,7 +157,7 @@ if PRIVATE_MEDIA_ROOT.resolve().is_relative_to(MEDIA_ROOT.resolve()):
 # PRIVATE_STORAGE_OPTIONS='{"bucket_name": "storyloom-private", "endpoint_url": "https://..."}'
 PRIVATE_STORAGE = {
     "BACKEND": os.environ.get(
-        "PRIVATE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        "PRIVATE_STORAGE_BACKEND", "cms.storage.PrivateFileSystemStorage"
     ),
     "OPTIONS": json.loads(os.environ.get("PRIVATE_STORAGE_OPTIONS", "{}")),
 }

@@ -1,7 +1,19 @@
 from wagtail import hooks
 
+from cms.models import ProjectPage
+from cms.services import project_ensure_role_groups
+
 
 @hooks.register("register_log_actions")
 def register_project_log_actions(actions):
     actions.register_action("storyloom.project.member_added", "Member added", "Member added")
-    actions.register_action("storyloom.project.member_removed", "Member removed", "Member removed")
+    actions.register_action(
+        "storyloom.project.member_removed", "Member removed", "Member removed"
+    )
+
+
+@hooks.register("after_create_page")
+def set_up_new_project(request, page):
+    # A project made in the admin gets its role groups at once, so stewards can add people.
+    if isinstance(page.specific, ProjectPage):
+        project_ensure_role_groups(project=page.specific)

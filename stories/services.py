@@ -119,6 +119,59 @@ def storyteller_create(
     return storyteller
 
 
+STORYTELLER_EDITABLE = ("pseudonym", "age_band", "gender", "contact_details")
+
+
+@transaction.atomic
+def storyteller_update(*, storyteller: Storyteller, user, **fields) -> Storyteller:
+    """Change a storyteller's details (a data steward, or the reporter who added them).
+    Contact details can only be added or changed where the project allows them; they can
+    always be removed."""
+    unknown = set(fields) - set(STORYTELLER_EDITABLE)
+    if unknown:
+        raise ValueError(f"These storyteller fields cannot be changed: {sorted(unknown)}")
+    project = storyteller.project
+    roles = project_roles_for_user(user=user, project=project)
+    if Role.STEWARD not in roles and not (
+        Role.REPORTER in roles and storyteller.created_by_id == user.pk
+    ):
+        raise PermissionDenied("Only a data steward can change this storyteller.")
+    current = Storyteller.objects.select_for_update().get(pk=storyteller.pk)
+    errors = {}
+    if "pseudonym" in fields:
+        fields["pseudonym"] = (fields["pseudonym"] or "").strip()
+        if not fields["pseudonym"]:
+            errors["pseudonym"] = "Please give the storyteller a made-up name."
+        elif (
+            Storyteller.objects.filter(project=project, pseudonym__iexact=fields["pseudonym"])
+            .exclude(pk=current.pk)
+            .exists()
+        ):
+            errors["pseudonym"] = "Another storyteller in this project already has this name."
+    contact = (fields.get("contact_details") or "").strip()
+    if (
+        "contact_details" in fields
+        and contact
+        and contact != current.contact_details
+        and not project.allow_storyteller_contact
+    ):
+        errors["contact_details"] = (
+            "This project does not keep storytellers' contact details. "
+            "Leave this box empty, or ask a data steward to allow contact details."
+        )
+    if errors:
+        raise ValidationError(errors)
+    if "contact_details" in fields:
+        fields["contact_details"] = contact
+    changed = [name for name, value in fields.items() if getattr(current, name) != value]
+    for name in changed:
+        setattr(current, name, fields[name])
+    if changed:
+        current.save(update_fields=changed)
+        log(instance=current, action="wagtail.edit", user=user, data={"fields": changed})
+    return current
+
+
 def storyteller_get_or_create(*, project: ProjectPage, pseudonym: str, user) -> Storyteller:
     existing = Storyteller.objects.filter(project=project, pseudonym__iexact=pseudonym.strip())
     return existing.first() or storyteller_create(project=project, pseudonym=pseudonym, user=user)
@@ -327,12 +380,16 @@ def story_submit(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
 
 
 def _announce_media(*, story: StoryPage, wait: bool) -> None:
+    """Announce a story's recording once: the first time it leaves the draft stage."""
     recording = story.media.filter(role=StoryMedia.Role.RECORDING).first()
     if recording is None:
         return
-    if recording.story.media_state == MediaState.NONE:
-        StoryPage.objects.filter(pk=story.pk).update(media_state=MediaState.WAITING)
-        story.media_state = MediaState.WAITING
+    first_time = StoryPage.objects.filter(pk=story.pk, media_state=MediaState.NONE).update(
+        media_state=MediaState.WAITING
+    )
+    if not first_time:
+        return
+    story.media_state = MediaState.WAITING
     transaction.on_commit(
         lambda: story_media_added.send(
             sender=StoryMedia, story_id=story.pk, media_id=recording.pk, wait=wait
@@ -341,13 +398,16 @@ def _announce_media(*, story: StoryPage, wait: bool) -> None:
 
 
 @transaction.atomic
-def story_approve(*, story: StoryPage, user) -> StoryPage:
-    """Approve a story for analysis directly (bulk import by a steward): publish it."""
+def story_approve(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
+    """Approve a story for analysis directly (bulk import by a steward): publish it.
+
+    With `wait`, receivers of story_media_added do their work (transcription) in this process.
+    """
     if Role.STEWARD not in project_roles_for_user(user=user, project=story.get_project()):
         raise PermissionDenied("Only a data steward can approve stories.")
     revision = story.latest_revision or story.save_revision(user=user)
     revision.publish(user=user)
-    _announce_media(story=story, wait=False)
+    _announce_media(story=story, wait=wait)
     return story
 
 

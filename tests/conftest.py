@@ -1,6 +1,11 @@
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.core.files.storage import storages
+from django.db.models import FileField
+
+from stories.models import private_storage
 
 from tests import factories
 
@@ -10,17 +15,32 @@ AUDIO = FIXTURES / "audio"
 
 @pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
-    """Each test gets its own private and public media folders."""
+    """Each test gets its own private and public media folders.
+
+    File fields bind their storage when models load, so the fields that use private
+    storage are pointed at the per-test storage too, and restored afterwards."""
     private = tmp_path / "private"
-    storages = {**settings.STORAGES}
-    storages["private"] = {
-        **storages["private"],
-        "OPTIONS": {**storages["private"]["OPTIONS"], "location": private},
+    storages_setting = {**settings.STORAGES}
+    storages_setting["private"] = {
+        **storages_setting["private"],
+        "OPTIONS": {**storages_setting["private"]["OPTIONS"], "location": private},
     }
-    settings.STORAGES = storages
+    settings.STORAGES = storages_setting
     settings.PRIVATE_MEDIA_ROOT = private
     settings.MEDIA_ROOT = tmp_path / "media"
-    return private
+    fields = [
+        field
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, FileField)
+        and getattr(field, "_storage_callable", None) is private_storage
+    ]
+    previous = [field.storage for field in fields]
+    for field in fields:
+        field.storage = storages["private"]
+    yield private
+    for field, storage in zip(fields, previous, strict=True):
+        field.storage = storage
 
 
 @pytest.fixture

@@ -23,10 +23,14 @@ def stored_files():
     return found
 
 
-def test_story_create_keeps_the_recording_privately_under_a_generated_name(project, reporter):
+def test_story_create_keeps_the_recording_privately_under_a_generated_name(
+    project, reporter, private_media
+):
     story = factories.story(project, reporter, audio="formats/jfk.m4a")
 
     media = story.media.get()
+    assert (private_media / media.file.name).is_file()
+    assert stored_files() == [media.file.name]
     assert media.original_name == "formats/jfk.m4a"
     assert "jfk" not in media.file.name and media.file.name.endswith(".m4a")
     assert media.content_type == "audio/mp4"
