@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
-DEBIAN_PACKAGES := espeak-ng chromium fonts-dejavu-core
+DEBIAN_PACKAGES := espeak-ng sox chromium fonts-dejavu-core
 
 # A Python >= 3.12 (Django 6 needs it): PYTHON=..., then python3.13/3.12 on PATH, then pyenv's.
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3; do \

@@ -156,9 +156,7 @@ if PRIVATE_MEDIA_ROOT.resolve().is_relative_to(MEDIA_ROOT.resolve()):
 # PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage
 # PRIVATE_STORAGE_OPTIONS='{"bucket_name": "storyloom-private", "endpoint_url": "https://..."}'
 PRIVATE_STORAGE = {
-    "BACKEND": os.environ.get(
-        "PRIVATE_STORAGE_BACKEND", "cms.storage.PrivateFileSystemStorage"
-    ),
+    "BACKEND": os.environ.get("PRIVATE_STORAGE_BACKEND", "cms.storage.PrivateFileSystemStorage"),
     "OPTIONS": json.loads(os.environ.get("PRIVATE_STORAGE_OPTIONS", "{}")),
 }
 if PRIVATE_STORAGE["BACKEND"].endswith("FileSystemStorage"):

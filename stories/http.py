@@ -2,21 +2,28 @@
 with HTTP Range for seeking and headers that stop browsers from running or caching it."""
 
 import re
+from collections.abc import Callable
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
+CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 
 
 def _harden(response, *, filename: str, as_attachment: bool = False):
-    response["Content-Security-Policy"] = "default-src 'none'; media-src 'self'; sandbox"
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
     response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Referrer-Policy"] = "no-referrer"
+    # No validators: a cached copy must never be reused, and none may hint at the content.
+    for header in ("ETag", "Last-Modified"):
+        if header in response:
+            del response[header]
     return response
 
 
@@ -35,9 +42,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
             return False
         return max(size - length, 0), size - 1
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
+    if last and int(last) < start:
+        return None  # invalid syntax: RFC 9110 says ignore the header
+    if start >= size:
         return False
+    end = min(int(last), size - 1) if last else size - 1
     return start, end
 
 
@@ -55,27 +64,41 @@ def _ranged(handle, start: int, length: int):
         handle.close()
 
 
-def serve_private_file(request, field_file, *, content_type: str, filename: str):
+def serve_private_file(
+    request,
+    field_file,
+    *,
+    content_type: str,
+    filename: str,
+    on_open: Callable[[], None] | None = None,
+):
+    """The file, whole or one byte range. `on_open` is called when a GET starts reading
+    from the first byte, so a player seeking through a recording is logged once, not for
+    every chunk."""
     storage, name = field_file.storage, field_file.name
     size = storage.size(name)
-    byte_range = parse_range(request.headers.get("Range", ""), size)
+    # A range tied to a validator we never hand out (If-Range) cannot match: send it all.
+    header = "" if "If-Range" in request.headers else request.headers.get("Range", "")
+    byte_range = parse_range(header, size)
     if byte_range is False:
-        response = HttpResponse(status=416)
+        response = HttpResponse(status=416, content_type="text/plain")
         response["Content-Range"] = f"bytes */{size}"
         return _harden(response, filename=filename)
+
+    start, end = byte_range if byte_range else (0, size - 1)
+    length = max(end - start + 1, 0)
     if request.method == "HEAD":
-        response = HttpResponse(content_type=content_type)
-        response["Content-Length"] = str(size)
-        return _harden(response, filename=filename)
-    handle = storage.open(name, "rb")
-    if byte_range is None:
-        response = FileResponse(handle, content_type=content_type)
-        response["Content-Length"] = str(size)
+        response = HttpResponse(content_type=content_type, status=206 if byte_range else 200)
     else:
-        start, end = byte_range
+        handle = storage.open(name, "rb")
         response = StreamingHttpResponse(
-            _ranged(handle, start, end - start + 1), status=206, content_type=content_type
+            _ranged(handle, start, length),
+            status=206 if byte_range else 200,
+            content_type=content_type,
         )
+        if on_open is not None and start == 0:
+            on_open()
+    if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
+    response["Content-Length"] = str(length)
     return _harden(response, filename=filename)

@@ -30,6 +30,9 @@ def main(path: str) -> dict:
                 decoded += frame.samples
                 if decoded >= 4000:
                     break
+        if duration is None and audio:
+            # Browser recordings (MediaRecorder WebM) have no duration in their header.
+            duration = _duration_from_packets(path, options)
         return {
             "format": container.format.name,
             "duration": duration,
@@ -37,6 +40,19 @@ def main(path: str) -> dict:
             "video_streams": len(video),
             "decoded_samples": decoded,
         }
+
+
+def _duration_from_packets(path: str, options: dict) -> float | None:
+    """The end of the last audio packet: read the timestamps, decode nothing."""
+    import av
+
+    with av.open(path, options=options) as container:
+        stream = container.streams.audio[0]
+        end = 0.0
+        for packet in container.demux(stream):
+            if packet.pts is not None and stream.time_base:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
+        return end or None
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ def consent_history_for_user(*, user, story: StoryPage) -> QuerySet[Consent]:
 
 def storytellers_for_reporter(*, user, project) -> QuerySet[Storyteller]:
     """The storytellers a reporter has recorded (or created) in a project."""
+    if not user.is_authenticated or not user.is_active:
+        return Storyteller.objects.none()
     if user_is_steward(user):
         return Storyteller.objects.filter(project=project)
     if not _project_ids(user, Role.REPORTER).filter(project_id=project.pk).exists():
@@ -93,3 +95,26 @@ def storytellers_for_reporter(*, user, project) -> QuerySet[Storyteller]:
         .filter(Q(created_by=user) | Q(stories__reporter=user))
         .distinct()
     )
+
+
+def consents_visible_to(*, user) -> QuerySet[Consent]:
+    """Consent history: stewards see every version; a reporter those of their own stories."""
+    if not user.is_authenticated or not user.is_active:
+        return Consent.objects.none()
+    consents = Consent.objects.select_related("story", "recorded_by")
+    if user_is_steward(user):
+        return consents
+    return consents.filter(story__in=stories_visible_to(user=user).filter(reporter=user))
+
+
+def storytellers_visible_to(*, user) -> QuerySet[Storyteller]:
+    """Stewards see every storyteller; a reporter those they recorded, in their projects."""
+    if not user.is_authenticated or not user.is_active:
+        return Storyteller.objects.none()
+    storytellers = Storyteller.objects.select_related("project")
+    if user_is_steward(user):
+        return storytellers
+    return storytellers.filter(
+        Q(created_by=user) | Q(stories__reporter=user),
+        project__in=_project_ids(user, Role.REPORTER),
+    ).distinct()

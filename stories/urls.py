@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stories import views
+from stories import capture_views, views
 
 app_name = "stories"
 
@@ -9,4 +9,8 @@ urlpatterns = [
     path(
         "private/consent/<int:consent_id>/", views.serve_consent_evidence, name="consent_evidence"
     ),
+    path("capture/<slug:project_slug>/", capture_views.capture, name="capture"),
+    path("my-stories/<slug:project_slug>/", capture_views.my_stories, name="my_stories"),
+    path("stories/<int:story_id>/status/", capture_views.story_status, name="story_status"),
+    path("consent-script.wav", capture_views.consent_script_audio, name="consent_script_audio"),
 ]
