@@ -6,7 +6,6 @@ from django.core.files.storage import storages
 from django.db.models import FileField
 
 from stories.models import private_storage
-
 from tests import factories
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
