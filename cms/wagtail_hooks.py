@@ -7,9 +7,7 @@ from cms.services import project_ensure_role_groups
 @hooks.register("register_log_actions")
 def register_project_log_actions(actions):
     actions.register_action("storyloom.project.member_added", "Member added", "Member added")
-    actions.register_action(
-        "storyloom.project.member_removed", "Member removed", "Member removed"
-    )
+    actions.register_action("storyloom.project.member_removed", "Member removed", "Member removed")
 
 
 @hooks.register("after_create_page")

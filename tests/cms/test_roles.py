@@ -53,14 +53,21 @@ def test_a_project_made_in_the_admin_gets_its_role_groups(client, steward):
     home = HomePage.objects.get()
     response = client.post(
         reverse("wagtailadmin_pages:add", args=("cms", "projectpage", home.pk)),
-        {"title": "Hostel voices", "slug": "hostel-voices", "organisation": "Hostel trust",
-         "retention_months": 24, "custom_vocabulary": "",
-         "description": '{"blocks": [], "entityMap": {}}'},
+        {
+            "title": "Hostel voices",
+            "slug": "hostel-voices",
+            "organisation": "Hostel trust",
+            "retention_months": 24,
+            "custom_vocabulary": "",
+            "description": '{"blocks": [], "entityMap": {}}',
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     project = ProjectPage.objects.get(slug="hostel-voices")
     assert set(project.role_groups.values_list("role", flat=True)) == {
-        "reporter", "facilitator", "manager"
+        "reporter",
+        "facilitator",
+        "manager",
     }
 
 
