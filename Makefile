@@ -42,13 +42,13 @@ run: venv debian-packages
 	$(PY) manage.py seed_demo --if-empty
 	@echo ""
 	@echo "Storyloom is starting on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	@echo "Demo logins (password 'storyloom-demo'): steward (data steward, admin), reporter, facilitator, manager"
+	@echo "Demo logins (password 'storyloom-demo'): steward (data steward, admin), reporter, reporter2, facilitator, manager"
 	@echo "Ctrl-C stops the web server and the worker."
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
 	if [ -n "$$REDIS_URL" ]; then $(PY) manage.py rqworker default transcription themes --job-class django_tasks_rq.Job & \
 	else $(PY) manage.py db_worker --queue-name '*' & fi; \
 	$(VENV)/bin/gunicorn cms.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 600 --access-logfile - & \
-	wait
+	wait -n
 
 # The whole suite on SQLite, then again on PostgreSQL when it answers on 127.0.0.1:5432.
 test: venv debian-packages

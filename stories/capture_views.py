@@ -22,7 +22,6 @@ from cms.selectors import projects_for_user
 from stories import selectors, services, uploads
 from stories.consent import SCRIPT, SCRIPT_VERSION, script_text
 from stories.forms import CaptureForm
-from stories.models import private_storage
 
 INTERRUPTED_MESSAGE = (
     "The upload stopped before it finished, so nothing was saved. "
@@ -116,31 +115,22 @@ def _create_and_submit(form, *, project, user):
     when the form or the services find a problem."""
     if not form.is_valid():
         return None
-    written = []  # private files story_create wrote: a rollback does not remove them
     try:
         with transaction.atomic():
             storyteller = form.cleaned_data["storyteller"] or services.storyteller_get_or_create(
                 project=project, pseudonym=form.cleaned_data["storyteller_new"], user=user
             )
-            story = services.story_create(
+            return services.story_create(
                 project=project,
                 reporter=user,
                 story=form.story_input(storyteller),
                 consent=form.consent_input(),
+                submit=True,
                 **form.story_content(),
             )
-            written = [media.file.name for media in story.media.all()] + [
-                consent.evidence.name for consent in story.consents.exclude(evidence="")
-            ]
-            services.story_submit(story=story, user=user)
-    except BaseException as error:
-        for name in written:
-            private_storage().delete(name)
-        if not isinstance(error, ValidationError):
-            raise
+    except ValidationError as error:
         form.add_service_error(error)
         return None
-    return story
 
 
 def _errors(form) -> dict:

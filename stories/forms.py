@@ -255,16 +255,14 @@ class CaptureForm(forms.Form):
             }
             self.add_error(field, missing[story_type])
             return
-        try:
-            with _path_of(value) as path:
-                if story_type == StoryType.TEXT_FILE:
+        if story_type == StoryType.TEXT_FILE:
+            # Recordings are checked by the service (services.story_create); a text file
+            # is read here, because the service takes its words.
+            try:
+                with _path_of(value) as path:
                     cleaned["text"] = media.check_text(path)
-                else:
-                    # Checked here as well as in the service so that the message sits next
-                    # to the file it is about.
-                    media.probe_media(path)
-        except ValidationError as error:
-            self.add_error(field, error)
+            except ValidationError as error:
+                self.add_error(field, error)
 
     # --- What the services need ----------------------------------------------------------
 
@@ -299,24 +297,11 @@ class CaptureForm(forms.Form):
         return {"text": self.cleaned_data["text"]}
 
     def add_service_error(self, error: ValidationError) -> None:
-        """Put a message from the services next to the field it is about. The story's own
-        file was checked in clean(), so a file message here is about the consent proof."""
-        for message in error.messages:
-            self.add_error(_field_for_message(message, self), message)
-
-
-def _field_for_message(message: str, form: CaptureForm) -> str | None:
-    lowered = message.lower()
-    if "agree to the recording" in lowered:
-        return "consent_record"
-    if "made-up name" in lowered:
-        return "storyteller_new"
-    if "title" in lowered:
-        return "title"
-    if "consent" in lowered and "given" in lowered:
-        return "consent_method"
-    if form.cleaned_data.get("consent_evidence") and (
-        "evidence" in lowered or "file" in lowered or "recording" in lowered
-    ):
-        return "consent_evidence"
-    return None
+        """Put the services' messages next to the inputs they name."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, errors in error.error_dict.items():
+            if name == "recording":  # the service's recording is this form's chosen file
+                name = StoryType.fields[self.cleaned_data["story_type"]]
+            self.add_error(name if name in self.fields else None, errors)

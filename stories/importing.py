@@ -354,11 +354,6 @@ def _inputs(row: SidecarRow, *, storyteller) -> tuple[services.StoryInput, servi
     visibility = _choice(
         values.get("visibility") or Visibility.TEAM, Visibility.choices, "visibility"
     )
-    if visibility == Visibility.PUBLIC and "publish" not in scopes:
-        raise ValidationError(
-            "The visibility is public, but the storyteller did not agree to share their "
-            "words publicly (publish)."
-        )
     story = services.StoryInput(
         title=values.get("title", ""),
         storyteller=storyteller,

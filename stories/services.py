@@ -206,7 +206,9 @@ def _create_consent(
     if unknown:
         raise ValidationError(f"Unknown consent scope: {', '.join(sorted(unknown))}.")
     if consent.method not in ConsentMethod.values:
-        raise ValidationError("Please say how consent was given: written or spoken.")
+        raise ValidationError(
+            {"consent_method": "Please say how consent was given: written or spoken."}
+        )
     record = Consent(
         story=story,
         version=version,
@@ -220,8 +222,11 @@ def _create_consent(
     if consent.evidence is not None:
         path = _local_path(consent.evidence, temporary)
         if path.stat().st_size == 0:
-            raise ValidationError("The consent evidence file is empty.")
-        kind = _evidence_kind(path)
+            raise ValidationError({"consent_evidence": "The consent evidence file is empty."})
+        try:
+            kind = _evidence_kind(path)
+        except ValidationError as error:
+            raise ValidationError({"consent_evidence": error.messages}) from None
         record.evidence_original_name = (getattr(consent.evidence, "name", "") or "")[-255:]
         record.evidence_content_type = kind[0]
         _save_private(record.evidence, path, Consent.generate_evidence_name(kind[1]), stored)
@@ -256,23 +261,35 @@ def story_create(
     consent: ConsentInput,
     recording: File | None = None,
     text: str = "",
+    submit: bool = False,
 ) -> StoryPage:
-    """Create a draft story with its recording (or text) and its first consent, all or
-    nothing: if anything fails, no page, row or stored file is left behind.
+    """Create a draft story with its recording (or text) and its first consent — and, with
+    `submit`, send it to the data steward — all or nothing: if anything fails, no page,
+    row or stored file is left behind.
 
     The recording's type is found from its content; a story needs consent to be recorded.
+    ValidationErrors name the input they are about (title, storyteller, recording,
+    visibility, consent_record, consent_method, consent_evidence).
     """
     _check_can_report(user=reporter, project=project)
+    errors = {}
     if "record" not in consent.scopes:
-        raise ValidationError(
+        errors["consent_record"] = (
             "The storyteller must agree to the recording before a story can be kept."
         )
+    if story.visibility == Visibility.PUBLIC and "publish" not in consent.scopes:
+        errors["visibility"] = (
+            "The story cannot be public: the storyteller did not agree to share their words "
+            "publicly."
+        )
     if story.storyteller.project_id != project.pk:
-        raise ValidationError("This storyteller belongs to another project.")
+        errors["storyteller"] = "This storyteller belongs to another project."
     if not story.title.strip():
-        raise ValidationError("Please give the story a title.")
+        errors["title"] = "Please give the story a title."
     if (recording is None) == (not text.strip()):
-        raise ValidationError("Please add a recording, or type the story, but not both.")
+        errors["recording"] = "Please add a recording, or type the story, but not both."
+    if errors:
+        raise ValidationError(errors)
 
     stored: list[str] = []
     temporary: list[Path] = []
@@ -280,7 +297,10 @@ def story_create(
         info = None
         if recording is not None:
             path = _local_path(recording, temporary)
-            info = media_checks.probe_media(path)
+            try:
+                info = media_checks.probe_media(path)
+            except ValidationError as error:
+                raise ValidationError({"recording": error.messages}) from None
         with transaction.atomic():
             page = StoryPage(
                 title=story.title.strip()[:255],
@@ -321,6 +341,8 @@ def story_create(
                 temporary=temporary,
             )
             page.save_revision(user=reporter, log_action=True)
+            if submit:
+                story_submit(story=page, user=reporter)
         return page
     except BaseException:
         for name in stored:
