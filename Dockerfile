@@ -29,7 +29,13 @@ WORKDIR /app
 
 # Dependencies first (pinned in pyproject.toml), so code changes do not reinstall them.
 COPY pyproject.toml README.md ./
-RUN pip install .
+RUN pip install . && pip install --no-deps bertopic==0.17.4
+
+# The themes embedding model, checked by SHA-256, kept in the image (not in the volume).
+ENV THEMES_MODEL_DIR=/app/models/potion-base-8M
+COPY scripts/install_embedding_model.py scripts/
+COPY themes/__init__.py themes/embeddings.py themes/
+RUN python scripts/install_embedding_model.py && rm -rf /app/models/.potion-base-8M.lock
 
 COPY . .
 

@@ -7,12 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEBIAN_PACKAGES := espeak-ng sox chromium fonts-dejavu-core
+# Without its declared dependencies (they would pull in torch); its real needs are in pyproject.
+BERTOPIC := bertopic==0.17.4
 
 # A Python >= 3.12 (Django 6 needs it): PYTHON=..., then python3.13/3.12 on PATH, then pyenv's.
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: run test test-quick lint format venv debian-packages clean
+.PHONY: run test test-quick lint format venv embedding-model debian-packages clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -22,9 +24,15 @@ $(VENV)/.installed: pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet '.[test]'
+	$(PIP) install --quiet --no-deps $(BERTOPIC)
 	@touch $@
 
-venv: $(VENV)/.installed
+# The themes embedding model (potion-base-8M): downloaded once, every file checked by
+# SHA-256; a quick check when it is already there.
+embedding-model: $(VENV)/.installed
+	@$(PY) scripts/install_embedding_model.py
+
+venv: $(VENV)/.installed embedding-model
 
 # Debian packages: espeak-ng voices the demo stories, chromium runs the browser tests.
 debian-packages:

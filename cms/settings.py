@@ -196,6 +196,24 @@ STORYLOOM_PROBE_MEMORY_BYTES = int(os.environ.get("STORYLOOM_PROBE_MEMORY_BYTES"
 
 # --- Transcription (used by workers) -----------------------------------------------------
 WHISPER_MODEL = os.environ.get("WHISPER_MODEL", "base")
+WHISPER_COMPUTE_TYPE = os.environ.get("WHISPER_COMPUTE_TYPE", "int8")
+WHISPER_BEAM_SIZE = int(os.environ.get("WHISPER_BEAM_SIZE", 5))
+WHISPER_CPU_THREADS = int(os.environ.get("WHISPER_CPU_THREADS", 0))  # 0 = all cores
+TRANSCRIPTION_MAX_DURATION_S = int(os.environ.get("TRANSCRIPTION_MAX_DURATION_S", 4 * 3600))
+# Long recordings are transcribed in windows: 5 minutes keeps a worker's peak memory near
+# 0.66 GB (10-minute windows: 1.0 GB) with the same words (see bench/README.md).
+TRANSCRIPTION_WINDOW_S = int(os.environ.get("TRANSCRIPTION_WINDOW_S", 300))
+# Decoding and re-encoding run in a separate process with this memory limit.
+TRANSCRIPTION_DECODE_MEMORY_BYTES = int(
+    os.environ.get("TRANSCRIPTION_DECODE_MEMORY_BYTES", 1024**3)
+)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are local folders; never fetch
+
+# --- Themes (used by workers) ------------------------------------------------------------
+# Embeddings for theme finding: "potion" (potion-base-8M, installed by `make venv`),
+# "minilm" (all-MiniLM-L6-v2; needs torch) or "tfidf" (scikit-learn only; weaker).
+THEMES_EMBEDDING = os.environ.get("THEMES_EMBEDDING", "potion")
+THEMES_MODEL_DIR = Path(os.environ.get("THEMES_MODEL_DIR", VAR_DIR / "models" / "potion-base-8M"))
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -5,6 +5,15 @@ import os
 import shutil
 import tempfile
 
+# The theme engine's embedding model stays where `make venv` installed it.
+os.environ.setdefault(
+    "THEMES_MODEL_DIR",
+    os.path.join(
+        os.environ.get("STORYLOOM_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var")),
+        "models",
+        "potion-base-8M",
+    ),
+)
 _var = tempfile.mkdtemp(prefix="storyloom-test-")
 atexit.register(shutil.rmtree, _var, ignore_errors=True)
 os.environ["STORYLOOM_VAR_DIR"] = _var

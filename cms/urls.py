@@ -5,11 +5,13 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from stories import urls as stories_urls
+from transcription import urls as transcription_urls
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include(stories_urls)),
+    path("", include(transcription_urls)),
 ]
 
 if settings.DEBUG:

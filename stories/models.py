@@ -46,6 +46,7 @@ class MediaState(models.TextChoices):
     READY = "ready", "Transcribed"
     FAILED = "failed", "Transcription failed"
     NEEDS_REUPLOAD = "needs_reupload", "Needs re-upload"
+    NOT_TRANSCRIBED = "not_transcribed", "Not turned into text (no consent)"
 
 
 LANGUAGES = [

@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -83,6 +84,24 @@ def _local_path(upload: File, stack: list) -> Path:
     with tmp:
         shutil.copyfileobj(upload, tmp, 1024 * 1024)
     return Path(tmp.name)
+
+
+@contextmanager
+def _private_files():
+    """Yields (stored, temporary) lists for the caller to fill: private files it stored
+    are deleted again if anything fails (a rollback does not remove files), and temporary
+    copies are always removed."""
+    stored: list[str] = []
+    temporary: list[Path] = []
+    try:
+        yield stored, temporary
+    except BaseException:
+        for name in stored:
+            private_storage().delete(name)
+        raise
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
 
 
 def _check_can_report(*, user, project: ProjectPage) -> None:
@@ -291,9 +310,7 @@ def story_create(
     if errors:
         raise ValidationError(errors)
 
-    stored: list[str] = []
-    temporary: list[Path] = []
-    try:
+    with _private_files() as (stored, temporary):
         info = None
         if recording is not None:
             path = _local_path(recording, temporary)
@@ -344,13 +361,6 @@ def story_create(
             if submit:
                 story_submit(story=page, user=reporter)
         return page
-    except BaseException:
-        for name in stored:
-            private_storage().delete(name)
-        raise
-    finally:
-        for tmp in temporary:
-            tmp.unlink(missing_ok=True)
 
 
 def _unique_slug(base: str) -> str:
@@ -402,9 +412,10 @@ def story_submit(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
 
 
 def _announce_media(*, story: StoryPage, wait: bool) -> None:
-    """Announce a story's recording once: the first time it leaves the draft stage."""
+    """Announce a story's recording (or, for a written story, its text, with media_id None)
+    once: the first time it leaves the draft stage."""
     recording = story.media.filter(role=StoryMedia.Role.RECORDING).first()
-    if recording is None:
+    if recording is None and not story.text_body.strip():
         return
     first_time = StoryPage.objects.filter(pk=story.pk, media_state=MediaState.NONE).update(
         media_state=MediaState.WAITING
@@ -414,7 +425,10 @@ def _announce_media(*, story: StoryPage, wait: bool) -> None:
     story.media_state = MediaState.WAITING
     transaction.on_commit(
         lambda: story_media_added.send(
-            sender=StoryMedia, story_id=story.pk, media_id=recording.pk, wait=wait
+            sender=StoryMedia,
+            story_id=story.pk,
+            media_id=recording.pk if recording else None,
+            wait=wait,
         )
     )
 
@@ -436,9 +450,7 @@ def story_approve(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
 def consent_record(*, story: StoryPage, consent: ConsentInput, user) -> Consent:
     """Record a new version of consent (e.g. the storyteller agreed to more)."""
     _check_story_consent_editor(story=story, user=user)
-    stored: list[str] = []
-    temporary: list[Path] = []
-    try:
+    with _private_files() as (stored, temporary):
         with transaction.atomic():
             version = _next_version(story)
             return _create_consent(
@@ -449,13 +461,6 @@ def consent_record(*, story: StoryPage, consent: ConsentInput, user) -> Consent:
                 stored=stored,
                 temporary=temporary,
             )
-    except BaseException:
-        for name in stored:
-            private_storage().delete(name)
-        raise
-    finally:
-        for tmp in temporary:
-            tmp.unlink(missing_ok=True)
 
 
 @transaction.atomic

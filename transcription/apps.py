@@ -1,7 +1,66 @@
+import logging
+import sys
+import threading
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
+
+WORKER_COMMANDS = {"db_worker", "rqworker"}
 
 
 class TranscriptionConfig(AppConfig):
     name = "transcription"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Transcription"
+
+    def ready(self):
+        from stories.panels import register_story_panel
+        from stories.signals import story_media_added
+        from transcription import receivers
+
+        story_media_added.connect(
+            receivers.on_story_media_added, dispatch_uid="transcription.story_media_added"
+        )
+        register_story_panel(receivers.transcription_panel)
+        from cms.exports import register_exporter
+        from transcription.exports import SegmentsExporter
+
+        register_exporter("segments", SegmentsExporter())
+        if len(sys.argv) > 1 and sys.argv[1] in WORKER_COMMANDS and "runserver" not in sys.argv:
+            start_lease_sweeper()
+
+
+_sweeper_started = False
+
+
+def start_lease_sweeper() -> None:
+    """In worker processes: put back on the queue the jobs of workers that died, once at
+    start (after the app registry is ready) and then every lease period."""
+    global _sweeper_started
+    if _sweeper_started:
+        return
+    _sweeper_started = True
+
+    def sweep_forever():
+        import time
+
+        from django.db import connections
+
+        from transcription import services
+
+        time.sleep(2)
+        while True:
+            try:
+                requeued = services.job_requeue_expired()
+                if requeued:
+                    logger.warning(
+                        "Put back on the queue the jobs %s: their worker died.", requeued
+                    )
+            except Exception:  # noqa: BLE001 — the sweep must never stop the worker
+                logger.exception("The lease sweep failed; it will try again.")
+            finally:
+                connections.close_all()  # this thread's own connections
+            time.sleep(max(30, services.lease_seconds() // 2))
+
+    threading.Thread(target=sweep_forever, name="transcription-lease-sweep", daemon=True).start()

@@ -194,7 +194,8 @@ def test_a_typed_story(logged_in, project):
 
     story = StoryPage.objects.get()
     assert story.kind == StoryKind.TEXT and story.text_body == text
-    assert story.media_state == MediaState.NONE and not story.media.exists()
+    # Announced like a recording, so that transcription splits it into segments.
+    assert story.media_state == MediaState.WAITING and not story.media.exists()
     page = response.content.decode()
     assert "Waiting for the data steward" in page and "Nobody told me why." in page
 

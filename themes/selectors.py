@@ -1,0 +1,254 @@
+"""Reads for themes. `analysis_segments` is the model's input and takes no viewer; every
+read that shows something to a person takes the viewer."""
+
+from collections import defaultdict
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.http import Http404
+
+from cms.models import ProjectPage
+from cms.roles import Role
+from cms.selectors import project_roles_for_user, projects_for_user
+from stories.models import Consent, StoryPage, StorytellerRole
+from themes.models import Theme, ThemeAssignment, ThemeRun
+from transcription.models import Segment
+
+# Who takes part in theme analysis (curates), and who may only read the themes.
+CURATOR_ROLES = {Role.REPORTER, Role.FACILITATOR, Role.STEWARD}
+READER_ROLES = CURATOR_ROLES | {Role.MANAGER}
+
+# The "who is heard" marks: themes raised only by these roles.
+STAFF_ROLES = {StorytellerRole.STAFF}
+SERVICE_USER_ROLES = {StorytellerRole.SERVICE_USER}
+
+
+def analysis_text(segment: Segment) -> str:
+    """The text of a segment as analysis and quotes may use it. Redaction (issue 4) will
+    return the redacted text here; everything in themes reads segment text through this."""
+    return segment.text
+
+
+def _latest_consent(scope: str) -> Subquery:
+    latest = Consent.objects.filter(story=OuterRef("pk")).order_by("-version")
+    return Subquery(latest.values(scope)[:1])
+
+
+def eligible_stories(*, project: ProjectPage, scope: str = "analyse") -> QuerySet[StoryPage]:
+    """The project's stories approved by a data steward (live) whose current consent
+    includes `scope` ("analyse in themes" by default)."""
+    return (
+        StoryPage.objects.live()
+        .descendant_of(project)
+        .annotate(scope_given=_latest_consent(scope))
+        .filter(scope_given=True)
+    )
+
+
+def analysis_segments(*, project: ProjectPage) -> QuerySet[Segment]:
+    """What the theme model is given: the segments of each story's current transcript, for
+    stories that are live (approved by a data steward) AND whose current consent includes
+    "analyse". Stories without that consent never reach the model. Ordered so that the same
+    material always comes in the same order. Deliberately takes no viewer: this is the
+    model's input, not something shown to a person."""
+    return (
+        Segment.objects.filter(
+            transcript__is_current=True, story__in=eligible_stories(project=project)
+        )
+        .exclude(text="")
+        .select_related("story")
+        .order_by("story_id", "index", "pk")
+    )
+
+
+# --- What people see -------------------------------------------------------------------------
+
+
+def theme_projects_for_user(*, user) -> QuerySet[ProjectPage]:
+    """Projects whose themes the user may read: every role reads its projects' themes."""
+    return projects_for_user(user=user)
+
+
+def can_read_themes(*, user, project: ProjectPage) -> bool:
+    return bool(project_roles_for_user(user=user, project=project) & READER_ROLES)
+
+
+def can_curate_themes(*, user, project: ProjectPage) -> bool:
+    """Reporters and facilitators of the project, and data stewards, shape the themes.
+    Managers read them but do not change them: the themes are the storytellers' and
+    reporters' reading of the stories, which managers then act on."""
+    return bool(project_roles_for_user(user=user, project=project) & CURATOR_ROLES)
+
+
+def project_get_for_theme_reader(*, user, project_id) -> ProjectPage:
+    """The project, or 404 for anyone who may not read its themes."""
+    project = ProjectPage.objects.filter(pk=project_id).first()
+    if project is None or not can_read_themes(user=user, project=project):
+        raise Http404
+    return project
+
+
+def current_run(*, project: ProjectPage) -> ThemeRun | None:
+    return ThemeRun.objects.filter(project=project, is_current=True).first()
+
+
+def latest_run(*, project: ProjectPage) -> ThemeRun | None:
+    return ThemeRun.objects.filter(project=project).first()
+
+
+def themes_visible_to(*, user, project: ProjectPage, include_hidden: bool = True):
+    """The current run's themes (merged-away and split themes left out), biggest first; an
+    empty queryset for anyone who may not read this project's themes."""
+    if not can_read_themes(user=user, project=project):
+        return Theme.objects.none()
+    themes = Theme.objects.filter(
+        project=project, run__is_current=True, merged_into__isnull=True, split_into=[]
+    )
+    if not include_hidden:
+        themes = themes.filter(hidden=False)
+    return themes.order_by("hidden", "-size", "key", "pk")
+
+
+def theme_get_for_user(*, user, project: ProjectPage, theme_id) -> Theme:
+    try:
+        return themes_visible_to(user=user, project=project).get(pk=theme_id)
+    except (Theme.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def _visible_assignments(*, user, project: ProjectPage) -> QuerySet[ThemeAssignment]:
+    """Assignments whose story is still eligible (consent may have been narrowed since the
+    run); managers only see quotes the storyteller agreed may be quoted."""
+    roles = project_roles_for_user(user=user, project=project)
+    stories = eligible_stories(project=project)
+    if not roles & CURATOR_ROLES:
+        stories = stories.annotate(quote_given=_latest_consent("quote")).filter(quote_given=True)
+    return ThemeAssignment.objects.filter(
+        story__in=stories, segment__transcript__is_current=True
+    ).select_related("segment", "story", "story__storyteller")
+
+
+def theme_quotes(*, user, theme: Theme, limit: int = 3) -> list[ThemeAssignment]:
+    """The best quotes for a theme: pinned ones first, then the most typical segments, one
+    per storyteller while there are storytellers left (then the rest)."""
+    if not can_read_themes(user=user, project=theme.project):
+        return []
+    assignments = list(
+        _visible_assignments(user=user, project=theme.project)
+        .filter(theme=theme)
+        .order_by("-pinned", "-probability", "segment__story_id", "segment__index")
+    )
+    chosen, tellers = [], set()
+    for assignment in assignments:
+        teller = assignment.story.storyteller_id
+        if assignment.pinned or teller not in tellers:
+            chosen.append(assignment)
+            tellers.add(teller)
+    for assignment in assignments:
+        if assignment not in chosen:
+            chosen.append(assignment)
+    chosen = sorted(chosen[: max(limit, sum(a.pinned for a in assignments))], key=_quote_order)
+    for assignment in chosen:
+        assignment.quote_text = analysis_text(assignment.segment)
+    return chosen
+
+
+def _quote_order(assignment):
+    return (not assignment.pinned, -assignment.probability)
+
+
+def theme_segments(*, user, theme: Theme) -> list[ThemeAssignment]:
+    """Every segment of a theme the viewer may see, with its text."""
+    if not can_read_themes(user=user, project=theme.project):
+        return []
+    rows = list(
+        _visible_assignments(user=user, project=theme.project)
+        .filter(theme=theme)
+        .order_by("-pinned", "-probability", "pk")
+    )
+    for assignment in rows:
+        assignment.quote_text = analysis_text(assignment.segment)
+    return rows
+
+
+def role_label(role: str) -> str:
+    return dict(StorytellerRole.choices).get(role, role)
+
+
+def heard_only_by(role_counts: dict) -> str:
+    """ "staff" or "service_user" when only that group raised the theme, else ""."""
+    roles = {role for role, count in role_counts.items() if count}
+    if roles and roles <= STAFF_ROLES:
+        return "staff"
+    if roles and roles <= SERVICE_USER_ROLES:
+        return "service_user"
+    return ""
+
+
+def who_is_heard(*, user, project: ProjectPage) -> dict:
+    """Theme × storyteller role: distinct storytellers per cell, and which themes only staff
+    or only people using the service raised."""
+    themes = list(themes_visible_to(user=user, project=project, include_hidden=False))
+    roles = [role for role, _ in StorytellerRole.choices]
+    used = [r for r in roles if any(t.role_counts.get(r) for t in themes)]
+    rows = [
+        {
+            "theme": theme,
+            "counts": [theme.role_counts.get(role, 0) for role in used],
+            "total": theme.storyteller_count,
+            "only": heard_only_by(theme.role_counts),
+        }
+        for theme in themes
+    ]
+    return {"roles": [(r, role_label(r)) for r in used], "rows": rows}
+
+
+def theme_stats(*, theme: Theme) -> dict:
+    """Size, distinct storytellers and storytellers per role, from the theme's assignments
+    (not viewer-dependent: these are stored on the theme)."""
+    rows = ThemeAssignment.objects.filter(theme=theme).values_list(
+        "story__storyteller_id", "story__storyteller_role", "story_id"
+    )
+    tellers, by_role = set(), defaultdict(set)
+    size = 0
+    for teller, role, story_id in rows:
+        size += 1
+        who = teller if teller is not None else f"story-{story_id}"
+        tellers.add(who)
+        by_role[role].add(who)
+    return {
+        "size": size,
+        "storyteller_count": len(tellers),
+        "role_counts": {role: len(people) for role, people in sorted(by_role.items())},
+    }
+
+
+def themes_over_time(*, user, project: ProjectPage) -> dict:
+    """Segments per theme per month the story was recorded (first publication when no
+    recording date was given)."""
+    themes = list(themes_visible_to(user=user, project=project, include_hidden=False))
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    assignments = (
+        _visible_assignments(user=user, project=project)
+        .filter(theme__in=themes)
+        .values_list("theme_id", "story__recorded_on", "story__first_published_at")
+    )
+    for theme_id, recorded_on, published in assignments:
+        when = recorded_on or (published.date() if published else None)
+        if when is not None:
+            counts[when.strftime("%Y-%m")][theme_id] += 1
+    months = sorted(counts)
+    return {
+        "months": months,
+        "series": [
+            {"theme": theme, "counts": [counts[m].get(theme.pk, 0) for m in months]}
+            for theme in themes
+        ],
+    }
+
+
+def runs_for_project(*, user, project: ProjectPage) -> QuerySet[ThemeRun]:
+    if not can_read_themes(user=user, project=project):
+        return ThemeRun.objects.none()
+    return ThemeRun.objects.filter(project=project).prefetch_related(
+        Prefetch("themes", queryset=Theme.objects.only("pk", "run_id"))
+    )
