@@ -165,17 +165,14 @@ def my_stories(request, project_slug):
 @login_required
 def story_status(request, story_id):
     story = selectors.story_get_for_user(user=request.user, story_id=story_id)
-    recording = (
-        selectors.recordings_visible_to(user=request.user)
-        .filter(story=story, role="recording")
-        .first()
-    )
+    recording, poster = selectors.story_player_media(user=request.user, story=story)
     context = {
         "story": story,
         "project": story.get_project(),
         "approval": approval_state(story),
         "consent": story.current_consent,
         "recording": recording,
+        "poster": poster,
     }
     return render(request, "stories/story_status.html", context)
 

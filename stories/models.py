@@ -188,7 +188,9 @@ class StoryPage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["recording"] = self.media.filter(role=StoryMedia.Role.RECORDING).first()
+        from stories.selectors import story_player_media
+
+        context["recording"], context["poster"] = story_player_media(user=request.user, story=self)
         context["consent"] = self.current_consent
         return context
 
@@ -203,6 +205,8 @@ class StoryMedia(models.Model):
     class Role(models.TextChoices):
         RECORDING = "recording", "Original recording"
         TEXT = "text", "Original text file"
+        PLAYABLE = "playable", "Copy for playing in the browser"
+        POSTER = "poster", "Still picture from the video"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     story = models.ForeignKey(StoryPage, on_delete=models.CASCADE, related_name="media")

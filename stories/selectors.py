@@ -63,6 +63,15 @@ def story_media_get_for_user(*, user, media_id) -> StoryMedia:
         raise Http404 from None
 
 
+def story_player_media(*, user, story) -> tuple[StoryMedia | None, StoryMedia | None]:
+    """What the viewer's player should play — the web-playable copy if there is one, else
+    the original — and the video's still picture; (None, None) for those who may not hear
+    the recording."""
+    media = {m.role: m for m in recordings_visible_to(user=user).filter(story=story)}
+    playable = media.get(StoryMedia.Role.PLAYABLE) or media.get(StoryMedia.Role.RECORDING)
+    return playable, media.get(StoryMedia.Role.POSTER)
+
+
 def consent_evidence_get_for_user(*, user, consent_id) -> Consent:
     """Evidence (a signed form, a spoken-consent recording): stewards and the story's
     reporter only."""

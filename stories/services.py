@@ -389,6 +389,36 @@ def _attach_recording(*, page, path: Path, info, user, original_name: str, store
     return item
 
 
+def story_media_replace_derived(
+    *, story: StoryPage, role: str, path: Path, content_type: str, duration: float | None = None
+) -> StoryMedia:
+    """Store a file made from the story's recording (the browser-playable copy, a video's
+    still picture), replacing the previous one of that kind."""
+    if role not in (StoryMedia.Role.PLAYABLE, StoryMedia.Role.POSTER):
+        raise ValueError(f"{role} is not a derived kind of media.")
+    path = Path(path)
+    extension = path.suffix.lstrip(".").lower() or "bin"
+    with _private_files() as (stored, _temporary), transaction.atomic():
+        old = list(story.media.filter(role=role))
+        item = StoryMedia(
+            story=story,
+            role=role,
+            content_type=content_type,
+            container=extension,
+            size=path.stat().st_size,
+            sha256=media_checks.sha256_of(path),
+            duration_seconds=duration,
+            has_video=content_type.startswith("video/"),
+        )
+        _save_private(item.file, path, StoryMedia.generate_name(extension), stored)
+        item.save()
+        for previous in old:
+            name = previous.file.name
+            previous.delete()
+            transaction.on_commit(lambda name=name: private_storage().delete(name))
+    return item
+
+
 @transaction.atomic
 def story_submit(*, story: StoryPage, user, wait: bool = False) -> StoryPage:
     """Send a draft story to the data steward for approval, and announce its recording."""

@@ -30,6 +30,8 @@ from wagtail.log_actions import log
 from cms.roles import Role
 from cms.selectors import project_roles_for_user
 from stories.models import MediaState, StoryKind, StoryMedia, StoryPage
+from stories.services import story_media_replace_derived
+from transcription import media as media_tools  # decoding runs in a limited process
 from transcription.models import TEXT_MODEL, JobStatus, Segment, Transcript, TranscriptionJob
 
 logger = logging.getLogger(__name__)
@@ -270,6 +272,7 @@ def job_run(
         result = _transcribe(job, story, worker_id, engine=engine, on_progress=on_progress)
         _store(job, worker_id, result, elapsed=time.monotonic() - started)
         _announce_transcript(job.story_id)
+        _make_playable_copies(job)
     except LeaseLost:
         logger.warning("Job %s: lease lost by %s; another worker has it.", job_id, worker_id)
     except _JobRefused as refused:
@@ -284,6 +287,34 @@ def job_run(
             logger.exception("Job %s failed on attempt %s", job_id, job.attempts)
             _retry_or_fail(job, worker_id, error)
     return TranscriptionJob.objects.filter(pk=job_id).first()
+
+
+def _make_playable_copies(job: TranscriptionJob) -> None:
+    """The browser-playable, metadata-stripped copy of the recording (and a still picture
+    for a video). Without them the player falls back to the original, so a failure here is
+    logged and does not fail the finished job."""
+    if job.media is None:
+        return
+    try:
+        with _local_copy(job.media) as source, tempfile.TemporaryDirectory() as out:
+            playable, content_type = media_tools.make_playable(source, Path(out))
+            story_media_replace_derived(
+                story=job.story,
+                role=StoryMedia.Role.PLAYABLE,
+                path=playable,
+                content_type=content_type,
+                duration=job.media.duration_seconds,
+            )
+            if job.media.has_video:
+                poster = media_tools.make_poster(source, Path(out) / "poster.jpg")
+                story_media_replace_derived(
+                    story=job.story,
+                    role=StoryMedia.Role.POSTER,
+                    path=poster,
+                    content_type="image/jpeg",
+                )
+    except Exception:  # noqa: BLE001
+        logger.exception("Job %s: the playable copy could not be made", job.pk)
 
 
 def _announce_transcript(story_id: int) -> None:
