@@ -22,9 +22,7 @@ def job(project, reporter):
     return services.job_enqueue(story=factories.story(project, reporter))
 
 
-def test_a_dropped_connection_during_a_heartbeat_is_retried_and_ends_done_once(
-    job, monkeypatch
-):
+def test_a_dropped_connection_during_a_heartbeat_is_retried_and_ends_done_once(job, monkeypatch):
     real_heartbeat = services.job_heartbeat
     calls = {"n": 0}
 

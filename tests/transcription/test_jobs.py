@@ -349,7 +349,7 @@ def test_a_worker_killed_mid_job_leaves_one_transcript_after_another_takes_over(
     assert final["jobs"] == [{"status": "done", "attempts": 2, "progress": 100, "error": ""}]
     assert final["transcripts"] == 1
     assert final["indexes"] == list(range(len(final["indexes"]))) and len(final["indexes"]) > 20
-    assert "ask not what your country can do for you" in final["text"].lower()
+    assert "not what your country can do for you" in final["text"].lower()  # "ask"/"asked"
     assert final["model_ids"][0].startswith("faster-whisper/tiny.en/")
 
 

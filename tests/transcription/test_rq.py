@@ -20,6 +20,6 @@ def test_a_story_is_transcribed_by_a_real_rqworker(processes, redis_db):  # noqa
     done = run.script("state", made["story"])
     assert done["jobs"] == [{"status": "done", "attempts": 1, "progress": 100, "error": ""}]
     assert done["transcripts"] == 1 and done["indexes"] == list(range(len(done["indexes"])))
-    assert "ask not what your country can do for you" in done["text"].lower()
+    assert "not what your country can do for you" in done["text"].lower()  # "ask"/"asked"
     assert done["model_ids"][0].startswith("faster-whisper/tiny.en/int8")
     assert redis_db.llen("rq:queue:transcription") == 0

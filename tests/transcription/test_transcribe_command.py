@@ -32,7 +32,7 @@ def test_wait_transcribes_with_the_real_engine_and_shows_progress(project, repor
     assert transcript.is_current and transcript.language == "en"
     segments = list(Segment.objects.filter(story=story).order_by("index"))
     text = " ".join(s.text for s in segments).lower()
-    assert "ask not what your country can do for you" in text
+    assert "not what your country can do for you" in text  # tiny.en: "ask" or "asked"
     assert all(s.start is not None and s.end > s.start for s in segments)
     assert all(w["start"] <= w["end"] for s in segments for w in s.words)
     assert segments[-1].end == pytest.approx(11.0, abs=0.6)
