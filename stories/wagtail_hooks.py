@@ -26,6 +26,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permission_policies.pages import PagePermissionPolicy
 from wagtail.permissions import policy_registry, register_permission_policy
 
+from cms.admin_viewsets import ReadOnlyModelViewSet, without_views
 from cms.models import ProjectPage
 from cms.selectors import projects_for_user
 from stories import selectors, services
@@ -59,10 +60,6 @@ class ConsentPolicy(_RefusingPolicy):
 
 register_permission_policy(Storyteller, StorytellerPolicy(Storyteller))
 register_permission_policy(Consent, ConsentPolicy(Consent))
-
-
-def _without_views(urlpatterns, names):
-    return [pattern for pattern in urlpatterns if pattern.name not in names]
 
 
 # --- Storytellers -------------------------------------------------------------------------
@@ -134,7 +131,7 @@ class StorytellerViewSet(ModelViewSet):
         )
 
     def get_urlpatterns(self):
-        return _without_views(super().get_urlpatterns(), {"add", "delete"})
+        return without_views(super().get_urlpatterns(), {"add", "delete"})
 
 
 # --- Consent history ----------------------------------------------------------------------
@@ -213,7 +210,7 @@ class ConsentInspectView(generic.InspectView):
         )
 
 
-class ConsentViewSet(ModelViewSet):
+class ConsentViewSet(ReadOnlyModelViewSet):
     model = Consent
     name = "consent"
     icon = "doc-full"
@@ -222,8 +219,6 @@ class ConsentViewSet(ModelViewSet):
     add_to_admin_menu = True
     index_view_class = ConsentIndexView
     inspect_view_class = ConsentInspectView
-    inspect_view_enabled = True
-    copy_view_enabled = False
     list_display = [
         "story",
         "version",
@@ -237,25 +232,6 @@ class ConsentViewSet(ModelViewSet):
     search_fields = ["story__title"]
     search_backend_name = None
     ordering = ["-recorded_at"]
-    form_fields = []  # no form is ever shown; ModelViewSet insists on knowing
-
-    def get_common_view_kwargs(self, **kwargs):
-        return super().get_common_view_kwargs(
-            **{
-                "add_url_name": None,
-                "edit_url_name": None,
-                "delete_url_name": None,
-                "history_url_name": None,
-                "usage_url_name": None,
-                **kwargs,
-            }
-        )
-
-    def get_urlpatterns(self):
-        return _without_views(
-            super().get_urlpatterns(),
-            {"add", "edit", "delete", "copy", "history", "history_results", "usage"},
-        )
 
 
 # --- Stories listing ----------------------------------------------------------------------

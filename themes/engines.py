@@ -176,6 +176,26 @@ def _silhouette_k(points, make, ks, metric="euclidean"):
     return best
 
 
+MIN_THEMES = 4  # fewer than this from a large corpus: the clusters were too coarse
+MAX_OUTLIER_SHARE = 0.25
+
+
+def _hdbscan_adaptive(hdbscan_class, reduced: np.ndarray, n: int):
+    """HDBSCAN with a minimum cluster size of 1 % of the corpus; where that lumps a large
+    corpus into fewer than MIN_THEMES themes (at 100k passages it gave 2), halve the size
+    and try again — clustering the reduced points takes well under a second at 10k — as
+    long as no more than a quarter of the passages become outliers."""
+    min_size = max(10, n // 100)
+    labels = hdbscan_class(min_cluster_size=min_size, metric="euclidean").fit_predict(reduced)
+    while labels.max() + 1 < MIN_THEMES and min_size > 10:
+        smaller = max(10, min_size // 2)
+        finer = hdbscan_class(min_cluster_size=smaller, metric="euclidean").fit_predict(reduced)
+        if (finer == OUTLIER).mean() > MAX_OUTLIER_SHARE:
+            break
+        labels, min_size = finer, smaller
+    return labels, min_size
+
+
 def _exact_knn(embeddings: np.ndarray, k: int, block: int = 2048):
     """Exact cosine nearest neighbours of unit vectors (self first), in blocks.
 
@@ -433,8 +453,7 @@ class BertopicEngine:
         if n >= MEDIUM_CORPUS:
             from hdbscan import HDBSCAN
 
-            min_size = max(10, n // 100)
-            labels = HDBSCAN(min_cluster_size=min_size, metric="euclidean").fit_predict(reduced)
+            labels, min_size = _hdbscan_adaptive(HDBSCAN, reduced, n)
             if labels.max() >= 1:
                 return labels, {
                     **params,

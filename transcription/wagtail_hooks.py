@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
-from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from cms.admin_viewsets import ReadOnlyModelViewSet
 from cms.roles import user_is_steward
 from transcription import selectors, services
 from transcription.models import TranscriptionJob
@@ -53,7 +53,7 @@ class JobInspectView(generic.InspectView):
         return ["story", "status", "error", "model", "attempts", "worker_id", "finished_at"]
 
 
-class TranscriptionJobViewSet(ModelViewSet):
+class TranscriptionJobViewSet(ReadOnlyModelViewSet):
     model = TranscriptionJob
     name = "transcription_jobs"
     icon = "warning"
@@ -62,8 +62,6 @@ class TranscriptionJobViewSet(ModelViewSet):
     add_to_admin_menu = True
     index_view_class = JobIndexView
     inspect_view_class = JobInspectView
-    inspect_view_enabled = True
-    copy_view_enabled = False
     list_display = [
         "story",
         "status",
@@ -74,24 +72,9 @@ class TranscriptionJobViewSet(ModelViewSet):
     ]
     list_filter = ["status"]
     ordering = ["-finished_at"]
-    form_fields = []
-
-    def get_common_view_kwargs(self, **kwargs):
-        return super().get_common_view_kwargs(
-            **{
-                "add_url_name": None,
-                "edit_url_name": None,
-                "delete_url_name": None,
-                "history_url_name": None,
-                "usage_url_name": None,
-                **kwargs,
-            }
-        )
 
     def get_urlpatterns(self):
-        hidden = {"add", "edit", "delete", "copy", "history", "history_results", "usage"}
-        patterns = [p for p in super().get_urlpatterns() if p.name not in hidden]
-        return patterns + [path("<int:pk>/retry/", retry_view, name="retry")]
+        return super().get_urlpatterns() + [path("<int:pk>/retry/", retry_view, name="retry")]
 
 
 @require_http_methods(["GET", "POST"])

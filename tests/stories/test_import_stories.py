@@ -335,7 +335,7 @@ def test_wait_has_the_recording_announced_for_work_in_this_process(
     assert error is None, err
     story = imported(project).get()
     assert [(r["story_id"], r["media_id"], r["wait"]) for r in received] == [
-        (story.pk, story.media.get().pk, waited)
+        (story.pk, story.media.get(role="recording").pk, waited)
     ]
 
 
