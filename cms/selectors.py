@@ -16,6 +16,20 @@ def projects_for_user(*, user, role: Role | None = None) -> QuerySet[ProjectPage
     return ProjectPage.objects.filter(pk__in=groups.values("project_id")).order_by("title")
 
 
+REPORTING_ROLES = {Role.REPORTER, Role.STEWARD}
+
+
+def projects_for_reporting(*, user) -> QuerySet[ProjectPage]:
+    """Projects where the user may record stories: a reporter there, or a data steward."""
+    return projects_for_user(user=user, role=Role.REPORTER) | projects_for_user(
+        user=user, role=Role.STEWARD
+    )
+
+
+def can_report_in(*, user, project: ProjectPage) -> bool:
+    return bool(project_roles_for_user(user=user, project=project) & REPORTING_ROLES)
+
+
 def project_roles_for_user(*, user, project: ProjectPage) -> set[str]:
     if not user.is_authenticated or not user.is_active:
         return set()

@@ -17,8 +17,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 from wagtail.models import WorkflowState
 
-from cms.roles import Role
-from cms.selectors import projects_for_user
+from cms.selectors import projects_for_reporting, projects_for_user
 from stories import selectors, services, uploads
 from stories.consent import SCRIPT, SCRIPT_VERSION, script_text
 from stories.forms import CaptureForm
@@ -43,10 +42,7 @@ def approval_state(story) -> str:
 
 def _capture_project(user, project_slug):
     # Reporters record in their own projects; data stewards in any. Anyone else: 404.
-    projects = projects_for_user(user=user, role=Role.REPORTER) | projects_for_user(
-        user=user, role=Role.STEWARD
-    )
-    return get_object_or_404(projects, slug=project_slug)
+    return get_object_or_404(projects_for_reporting(user=user), slug=project_slug)
 
 
 def _wants_json(request) -> bool:

@@ -1,8 +1,6 @@
 """The reporter's capture form. It checks what the reporter typed and chose; the writes are
 made by stories.services, called from the view."""
 
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,12 +47,11 @@ def _path_of(upload):
     if hasattr(upload, "temporary_file_path"):
         yield Path(upload.temporary_file_path())
         return
-    with tempfile.NamedTemporaryFile(prefix="storyloom-check-") as copy:
-        upload.seek(0)
-        shutil.copyfileobj(upload, copy, 1024 * 1024)
-        copy.flush()
-        upload.seek(0)
-        yield Path(copy.name)
+    copy = media.temporary_copy(upload)
+    try:
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _file_field(label, *, accept, help_text="", capture=False):

@@ -3,8 +3,10 @@
 import hashlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +134,16 @@ def check_text(path: Path, *, max_bytes: int = 2 * 1024 * 1024) -> str:
     if not text.strip():
         raise ValidationError("The file has no words in it. Please choose the file again.")
     return text.strip()
+
+
+def temporary_copy(upload) -> Path:
+    """Copy an upload that is not already on disk to a temporary file; the caller removes it."""
+    handle = tempfile.NamedTemporaryFile(prefix="storyloom-", delete=False)
+    upload.seek(0)
+    with handle:
+        shutil.copyfileobj(upload, handle, 1024 * 1024)
+    upload.seek(0)
+    return Path(handle.name)
 
 
 def sha256_of(path: Path) -> str:

@@ -1,7 +1,5 @@
 """Every write to stories, storytellers and consent. Keyword-only; each logs to the audit log."""
 
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +13,7 @@ from wagtail.log_actions import log
 
 from cms.models import ProjectPage
 from cms.roles import Role
-from cms.selectors import project_roles_for_user
+from cms.selectors import can_report_in, project_roles_for_user
 from stories import media as media_checks
 from stories.consent import SCRIPT_VERSION
 from stories.models import (
@@ -73,17 +71,12 @@ def parse_scopes(value: str) -> set[str]:
 
 def _local_path(upload: File, stack: list) -> Path:
     """A path on disk for a file: uploads already streamed to a temporary file keep theirs."""
+    # Never the file's name: that is metadata, often the uploader's own words.
     if hasattr(upload, "temporary_file_path"):
         return Path(upload.temporary_file_path())
-    name = getattr(upload, "name", None)
-    if name and Path(name).is_absolute() and Path(name).is_file():
-        return Path(name)
-    tmp = tempfile.NamedTemporaryFile(prefix="storyloom-", delete=False)
-    stack.append(Path(tmp.name))
-    upload.seek(0)
-    with tmp:
-        shutil.copyfileobj(upload, tmp, 1024 * 1024)
-    return Path(tmp.name)
+    path = media_checks.temporary_copy(upload)
+    stack.append(path)
+    return path
 
 
 @contextmanager
@@ -105,8 +98,7 @@ def _private_files():
 
 
 def _check_can_report(*, user, project: ProjectPage) -> None:
-    roles = project_roles_for_user(user=user, project=project)
-    if not roles & {Role.REPORTER, Role.STEWARD}:
+    if not can_report_in(user=user, project=project):
         raise PermissionDenied("You are not a reporter in this project.")
 
 

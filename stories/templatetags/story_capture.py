@@ -1,7 +1,6 @@
 from django import template
 
-from cms.roles import Role
-from cms.selectors import project_roles_for_user
+from cms.selectors import can_report_in
 
 register = template.Library()
 
@@ -10,8 +9,7 @@ register = template.Library()
 def can_record_in(context, project) -> bool:
     """Whether the viewer may record stories in the project (a reporter there, or a
     steward): the capture form answers 404 to anyone else, so we do not offer it."""
-    roles = project_roles_for_user(user=context["request"].user, project=project)
-    return bool(roles & {Role.REPORTER, Role.STEWARD})
+    return can_report_in(user=context["request"].user, project=project)
 
 
 @register.simple_tag(takes_context=True)
