@@ -13,9 +13,10 @@ ENV PYTHONUNBUFFERED=1 \
     PRIVATE_MEDIA_ROOT=/data/private \
     STATIC_ROOT=/app/staticfiles
 
-# espeak-ng voices the demo stories (seed_demo). PyAV's wheel brings its own FFmpeg.
+# espeak-ng voices the demo stories (seed_demo); Pango (and a font) lets WeasyPrint print
+# workshop packs. PyAV's wheel brings its own FFmpeg.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends espeak-ng \
+    && apt-get install -y --no-install-recommends espeak-ng libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 # A user without privileges owns the data folders; the named volumes inherit that owner.

@@ -64,7 +64,7 @@ class ProjectPage(Page):
         ),
     ]
     parent_page_types = ["cms.HomePage"]
-    subpage_types = ["stories.StoryIndexPage"]
+    subpage_types = ["stories.StoryIndexPage", "workshops.WorkshopPage"]
 
     class Meta:
         permissions = [("manage_data_governance", "Can change retention and contact settings")]

@@ -7,6 +7,7 @@ Every story is made up. Each is tagged "fictional" and its summary says so.
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -317,6 +318,7 @@ class DemoResult:
     stories: int = 0
     approved: int = 0
     users: list[tuple[str, str, bool]] = field(default_factory=list)  # name, role, created
+    notes: list[str] = field(default_factory=list)  # what later demo steps added
 
 
 def _espeak() -> str:
@@ -365,6 +367,17 @@ def _demo_user(username: str, *, superuser: bool):
     return user, True
 
 
+# Later parts of the flow (workshops, actions) add their own demo material: each app
+# registers a step in its AppConfig.ready(); the steps run in order after the stories are
+# written, and may enqueue tasks for what must wait for transcripts or themes.
+_demo_steps: list[tuple[str, Callable[[DemoResult], None]]] = []
+
+
+def register_demo_step(name: str, step: Callable[[DemoResult], None]) -> None:
+    if name not in [registered for registered, _ in _demo_steps]:
+        _demo_steps.append((name, step))
+
+
 def demo_seed(*, if_empty: bool = False) -> DemoResult:
     """Build the demo programme. With `if_empty`, do nothing when any project exists;
     without it, refuse when the demo project is already there."""
@@ -381,11 +394,14 @@ def demo_seed(*, if_empty: bool = False) -> DemoResult:
         recordings = [demo_render(story=s, folder=Path(tmp), espeak=espeak) for s in DEMO_STORIES]
         stored: list[str] = []
         try:
-            return _demo_write(recordings=recordings, stored=stored)
+            result = _demo_write(recordings=recordings, stored=stored)
         except BaseException:
             for name in stored:
                 private_storage().delete(name)
             raise
+    for _, step in _demo_steps:
+        step(result)
+    return result
 
 
 @transaction.atomic

@@ -34,6 +34,8 @@ class Command(BaseCommand):
                 "approval)."
             )
         )
+        for note in result.notes:
+            self.stdout.write(note)
         self.stdout.write(f"Logins (password '{DEMO_PASSWORD}'):")
         for username, label, created in result.users:
             note = "" if created else "  (already existed: its password was not changed)"
