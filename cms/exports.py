@@ -26,3 +26,20 @@ def exporter_for(kind: str) -> Exporter | None:
 
 def export_kinds() -> list[str]:
     return sorted(_exporters)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"):
+# a storyteller's words or a theme label must never become one.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """The cell as text a spreadsheet shows as written: a leading apostrophe before anything
+    it would otherwise run as a formula. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_safe_row(row: dict) -> dict:
+    return {key: csv_safe(value) for key, value in row.items()}

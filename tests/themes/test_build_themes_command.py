@@ -101,3 +101,21 @@ def test_export_segments_and_stories(project, stories):
     assert rows[-1]["consent"] == "analyse record transcribe" and rows[0]["approved"] == "True"
     with pytest.raises(CommandError, match='no export called "pictures"'):
         _call("export", "pictures", "--project", project.slug)
+
+
+def test_a_csv_export_never_hands_a_spreadsheet_a_formula(project, reporter, steward):
+    analysed_story(
+        project,
+        reporter,
+        steward,
+        ["=HYPERLINK(\"http://evil.example\", \"click\")", "+44 is my code", "@home", "-1 days"],
+        title="=cmd|' /C calc'!A0",
+        teller="Eve",
+    )
+    out, _ = _call("export", "stories", "--project", project.slug, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["title"] == "'=cmd|' /C calc'!A0"
+    out, _ = _call("export", "segments", "--project", project.slug, "--format", "csv")
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(out))]
+    assert texts and all(not text.startswith(("=", "+", "-", "@")) for text in texts)
+    assert "'=HYPERLINK(\"http://evil.example\", \"click\")" in texts

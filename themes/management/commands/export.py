@@ -7,7 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cms.exports import export_kinds, exporter_for
+from cms.exports import csv_safe_row, export_kinds, exporter_for
 from cms.models import ProjectPage
 
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(csv_safe_row(row) for row in rows)
             text = buffer.getvalue()
         if output:
             try:
