@@ -254,3 +254,67 @@ def test_production_switches(var_dir):
     assert s["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert plain["SESSION_COOKIE_SECURE"] is False
     assert plain["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def _manage_check(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x9!" + "k" * 10 + "Qp3$" + "z7" * 20,
+    "DJANGO_ALLOWED_HOSTS": "stories.example.org",
+    "DJANGO_SECURE_COOKIES": "1",
+    "DJANGO_BEHIND_TLS_PROXY": "1",
+    "EMAIL_HOST": "smtp.example.org",
+}
+
+
+def test_check_deploy_is_clean_with_production_settings(var_dir):
+    done = _manage_check(clean_env(var_dir, **PRODUCTION), "--deploy", "--fail-level", "WARNING")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "no issues" in done.stdout
+
+
+def test_debug_with_a_public_host_stops_the_site(var_dir):
+    env = clean_env(var_dir, DJANGO_DEBUG="1", DJANGO_ALLOWED_HOSTS="stories.example.org")
+    done = _manage_check(env)
+
+    assert done.returncode != 0
+    assert "storyloom.E002" in done.stderr and "stories.example.org" in done.stderr
+    assert _manage_check(clean_env(var_dir, DJANGO_DEBUG="1")).returncode == 0
+
+
+def test_uploads_without_a_size_limit_stop_the_site(var_dir):
+    done = _manage_check(clean_env(var_dir, STORYLOOM_MAX_UPLOAD_BYTES="0"))
+
+    assert done.returncode != 0 and "storyloom.E003" in done.stderr
+
+
+def test_private_media_with_a_url_or_a_public_acl_fails_the_check(settings):
+    from cms.checks import private_media_is_not_public
+
+    assert private_media_is_not_public() == []
+    private = settings.STORAGES["private"]
+    for options in ({"base_url": "/media/private/"}, {"default_acl": "public-read"}):
+        settings.STORAGES = {**settings.STORAGES, "private": {**private, "OPTIONS": options}}
+        assert [e.id for e in private_media_is_not_public()] == ["storyloom.E001"]
+
+
+def test_private_media_inside_the_static_folder_stops_the_site(tmp_path, var_dir):
+    env = clean_env(
+        var_dir,
+        STATIC_ROOT=str(tmp_path / "static"),
+        PRIVATE_MEDIA_ROOT=str(tmp_path / "static" / "private"),
+    )
+    done = _manage_check(env)
+
+    assert done.returncode != 0
+    assert "storyloom.E001" in done.stderr and "STATIC_ROOT" in done.stderr
