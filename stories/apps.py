@@ -7,6 +7,9 @@ class StoriesConfig(AppConfig):
 
     def ready(self):
         from cms.exports import register_exporter
+        from stories.erasure import register_erasure_step, stories_erasure_step
         from stories.exports import StoriesExporter
 
         register_exporter("stories", StoriesExporter())
+        # Last: it deletes the story itself, after every app has removed what it made.
+        register_erasure_step("stories", stories_erasure_step, order=90)

@@ -145,6 +145,9 @@ class StoryPage(Page):
         max_length=20, choices=MediaState.choices, default=MediaState.NONE
     )
     media_message = models.CharField(max_length=300, blank=True)
+    # Set in the same transaction as a full withdrawal of consent: from then on nobody sees
+    # the story, while the erasure job removes it and everything made from it.
+    withdrawn = models.BooleanField(default=False, db_index=True)
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -303,3 +306,55 @@ class Consent(models.Model):
     @staticmethod
     def generate_evidence_name(extension: str) -> str:
         return _private_name("consent", extension)
+
+
+class ErasureKind(models.TextChoices):
+    FULL = "full", "Whole story erased"
+    NARROW = "narrow", "Only what consent no longer covers"
+
+
+class ErasureStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Erasing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped: needs a data steward"
+
+
+class ErasureRequest(models.Model):
+    """One erasure: after a withdrawal (whole story, or just what narrower consent no longer
+    covers) or at the end of the retention period. The job is idempotent: `ledger` records
+    each step done (stories.erasure), so a worker that dies half-way is followed by one
+    that carries on. Once done, it is the certificate: what was removed, when, by whose
+    request. It keeps no personal data: the story link is cleared when the story goes, and
+    `reference` is what a steward quotes to the storyteller."""
+
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    story = models.ForeignKey(
+        StoryPage, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasures"
+    )
+    project = models.ForeignKey(
+        ProjectPage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=ErasureKind.choices)
+    reason = models.CharField(max_length=20, default="withdrawal")  # withdrawal | retention
+    scopes_removed = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.QUEUED, db_index=True
+    )
+    ledger = models.JSONField(default=dict, blank=True)  # step name → {"at", "removed"}
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    worker_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self):
+        return f"Erasure {self.reference}"

@@ -1,5 +1,7 @@
 """Every read of stories, their media and consent goes through here, with the viewer."""
 
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -17,7 +19,8 @@ def stories_visible_to(*, user, project=None) -> QuerySet[StoryPage]:
     facilitator sees the approved (live) stories of their projects. Nobody else sees any."""
     if not user.is_authenticated or not user.is_active:
         return StoryPage.objects.none()
-    stories = StoryPage.objects.all()
+    # A story whose consent was withdrawn is seen by nobody while it is being erased.
+    stories = StoryPage.objects.filter(withdrawn=False)
     if not user_is_steward(user):
         own = Q(reporter=user) & _in_projects(_project_ids(user, Role.REPORTER))
         approved = Q(live=True) & _in_projects(_project_ids(user, Role.FACILITATOR))
@@ -45,15 +48,30 @@ def story_get_for_user(*, user, story_id) -> StoryPage:
         raise Http404 from None
 
 
+# Downstream apps (transcription) register here what only a data steward may play: an
+# original whose words have since been redacted, a playable copy made before the latest
+# redaction. Each takes and returns a StoryMedia queryset (see register_media_restriction).
+_MEDIA_RESTRICTIONS: list[Callable[[QuerySet[StoryMedia]], QuerySet[StoryMedia]]] = []
+
+
+def register_media_restriction(restrict: Callable[[QuerySet], QuerySet]) -> None:
+    if restrict not in _MEDIA_RESTRICTIONS:
+        _MEDIA_RESTRICTIONS.append(restrict)
+
+
 def recordings_visible_to(*, user) -> QuerySet[StoryMedia]:
-    """Original recordings are unredacted: only stewards and the story's own reporter."""
+    """Original recordings are unredacted: only stewards and the story's own reporter (and
+    the reporter not once something in it has been redacted: see _MEDIA_RESTRICTIONS)."""
     if not user.is_authenticated or not user.is_active:
         return StoryMedia.objects.none()
     media = StoryMedia.objects.select_related("story")
     if user_is_steward(user):
         return media
     own = stories_visible_to(user=user).filter(reporter=user)
-    return media.filter(story__in=own)
+    media = media.filter(story__in=own)
+    for restrict in _MEDIA_RESTRICTIONS:
+        media = restrict(media)
+    return media
 
 
 def story_media_get_for_user(*, user, media_id) -> StoryMedia:

@@ -20,6 +20,8 @@ from stories.models import (
     CONSENT_SCOPES,
     Consent,
     ConsentMethod,
+    ErasureKind,
+    ErasureRequest,
     MediaState,
     StoryIndexPage,
     StoryKind,
@@ -494,24 +496,67 @@ def consent_withdraw(
     note: str = "",
     method: str = ConsentMethod.VERBAL,
 ) -> Consent:
-    """Narrow or withdraw consent: a new version keeping only `keep` of what was given."""
+    """Narrow or withdraw consent: a new version keeping only `keep` of what was given.
+
+    In the same transaction, access to what consent no longer covers ends: without
+    "record" the story is withdrawn from everyone at once. An erasure job then removes the
+    story and everything made from it, or only what the remaining consent no longer covers
+    (stories.erasure)."""
     _check_story_consent_editor(story=story, user=user)
-    current = story.current_consent
-    remaining = (current.scopes if current else set()) & set(keep)
-    return _create_consent(
-        story=story,
-        user=user,
-        version=_next_version(story),
-        stored=[],
-        temporary=[],
-        is_withdrawal=True,
-        consent=ConsentInput(
-            scopes=remaining,
-            method=method,
-            note=note,
-            script_version=current.script_version if current else SCRIPT_VERSION,
-        ),
-    )
+    with transaction.atomic():
+        current = story.current_consent
+        given = current.scopes if current else set()
+        remaining = given & set(keep)
+        consent = _create_consent(
+            story=story,
+            user=user,
+            version=_next_version(story),
+            stored=[],
+            temporary=[],
+            is_withdrawal=True,
+            consent=ConsentInput(
+                scopes=remaining,
+                method=method,
+                note=note,
+                script_version=current.script_version if current else SCRIPT_VERSION,
+            ),
+        )
+        if given - remaining:
+            erasure_request_create(
+                story=story,
+                user=user,
+                full="record" not in remaining,
+                removed=given - remaining,
+            )
+    return consent
+
+
+def erasure_request_create(
+    *, story: StoryPage, user, full: bool, removed: set[str], reason: str = "withdrawal"
+) -> ErasureRequest:
+    """Start an erasure (see stories.erasure). A full one withdraws the story from everyone
+    in this transaction; the job runs once it commits."""
+    from stories.tasks import erasure_run_task
+
+    with transaction.atomic():
+        if full:
+            StoryPage.objects.filter(pk=story.pk).update(withdrawn=True, live=False)
+        request = ErasureRequest.objects.create(
+            story=story,
+            project=story.get_project(),
+            kind=ErasureKind.FULL if full else ErasureKind.NARROW,
+            reason=reason,
+            scopes_removed=sorted(removed),
+            requested_by=user,
+        )
+        log(
+            instance=story,
+            action="storyloom.erasure.request",
+            user=user,
+            data={"reference": str(request.reference), "kind": request.kind},
+        )
+        transaction.on_commit(lambda: erasure_run_task.enqueue(request.pk))
+    return request
 
 
 def _next_version(story: StoryPage) -> int:

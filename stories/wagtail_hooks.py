@@ -30,7 +30,14 @@ from cms.admin_viewsets import ReadOnlyModelViewSet, without_views
 from cms.models import ProjectPage
 from cms.selectors import projects_for_user
 from stories import selectors, services
-from stories.models import Consent, StoryPage, Storyteller, StorytellerRole
+from stories.models import (
+    CONSENT_SCOPES,
+    Consent,
+    ErasureRequest,
+    StoryPage,
+    Storyteller,
+    StorytellerRole,
+)
 
 Page = swapper.load_model("wagtailcore", "Page")
 
@@ -60,6 +67,14 @@ class ConsentPolicy(_RefusingPolicy):
 
 register_permission_policy(Storyteller, StorytellerPolicy(Storyteller))
 register_permission_policy(Consent, ConsentPolicy(Consent))
+
+
+class ErasurePolicy(_RefusingPolicy):
+    # Erasures are started by withdrawing consent (or by retention), never by hand here.
+    refused = frozenset({"add", "change", "delete"})
+
+
+register_permission_policy(ErasureRequest, ErasurePolicy(ErasureRequest))
 
 
 # --- Storytellers -------------------------------------------------------------------------
@@ -388,9 +403,81 @@ class StoryPageViewSet(PageViewSet):
         return visible_stories_only
 
 
+# --- Erasures: progress and certificates, for data stewards --------------------------------
+
+
+def _ledger_summary(request) -> str:
+    removed = {}
+    for step in request.ledger.values():
+        for kind, count in step.get("removed", {}).items():
+            removed[kind] = removed.get(kind, 0) + count
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(removed.items())) or "—"
+
+
+class ErasureInspectView(generic.InspectView):
+    def get_fields(self):
+        return [
+            "reference",
+            "kind",
+            "reason",
+            "scopes_removed",
+            "status",
+            "steps",
+            "removed",
+            "requested_by",
+            "requested_at",
+            "finished_at",
+            "error",
+        ]
+
+    def get_field_label(self, field_name, field):
+        labels = {
+            "steps": "Steps done",
+            "removed": "What was removed",
+            "scopes_removed": "Consent withdrawn for",
+        }
+        return labels.get(field_name) or super().get_field_label(field_name, field)
+
+    def get_steps_display_value(self):
+        return ", ".join(f"{name} ({done['at'][:19]})" for name, done in self.object.ledger.items())
+
+    def get_removed_display_value(self):
+        return _ledger_summary(self.object)
+
+    def get_scopes_removed_display_value(self):
+        labels = [CONSENT_SCOPES.get(s, s) for s in self.object.scopes_removed]
+        return "; ".join(labels) or "—"
+
+
+class ErasureViewSet(ReadOnlyModelViewSet):
+    model = ErasureRequest
+    name = "erasures"
+    icon = "bin"
+    menu_label = "Erasures"
+    menu_order = 230
+    add_to_admin_menu = True
+    inspect_view_class = ErasureInspectView
+    list_display = [
+        "reference",
+        "kind",
+        "status",
+        Column("removed", label="Removed", accessor=_ledger_summary),
+        DateColumn("requested_at", label="Asked for"),
+        DateColumn("finished_at", label="Finished"),
+    ]
+    list_filter = ["status", "kind", "reason"]
+    ordering = ["-requested_at"]
+
+
 @hooks.register("register_admin_viewset")
 def register_story_viewsets():
-    return [StorytellerViewSet(), ConsentViewSet(), StoryListingViewSet(), StoryPageViewSet()]
+    return [
+        StorytellerViewSet(),
+        ConsentViewSet(),
+        StoryListingViewSet(),
+        StoryPageViewSet(),
+        ErasureViewSet(),
+    ]
 
 
 # After Wagtail's own base page viewset (order 0), so that this one replaces it.
@@ -443,6 +530,7 @@ def register_story_log_actions(actions):
         "Consent narrowed or withdrawn",
     )
     actions.register_action("storyloom.media.view", "Recording opened", "Recording opened")
+    actions.register_action("storyloom.erasure.request", "Erasure started", "Erasure started")
     actions.register_action(
         "storyloom.consent.evidence_view",
         "Consent evidence opened",
