@@ -56,6 +56,7 @@ run: venv debian-packages
 	if [ -n "$$REDIS_URL" ]; then $(PY) manage.py rqworker default transcription themes --job-class django_tasks_rq.Job & \
 	else $(PY) manage.py db_worker --queue-name '*' & fi; \
 	$(VENV)/bin/gunicorn cms.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 600 --access-logfile - & \
+	while true; do $(PY) manage.py daily >/dev/null; sleep 3600; done & \
 	wait -n
 
 # The whole suite on SQLite, then again on PostgreSQL when it answers on 127.0.0.1:5432.

@@ -39,6 +39,14 @@ class ProjectPage(Page):
         help_text="Names, places and jargon the transcriber should expect, one per line "
         "(for example: OGRS, Enabling Fund).",
     )
+    delete_originals_after_verified_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(3650)],
+        help_text="Delete original recordings this many days after their transcript is "
+        "verified (the redacted playable copy and the transcript stay). Leave empty to keep "
+        "them until the story itself is erased.",
+    )
     allow_storyteller_contact = models.BooleanField(
         default=False,
         help_text="Only a data steward may turn this on: lets reporters keep a storyteller's "
@@ -51,6 +59,10 @@ class ProjectPage(Page):
         MultiFieldPanel(
             [
                 FieldPanel("retention_months", permission="cms.manage_data_governance"),
+                FieldPanel(
+                    "delete_originals_after_verified_days",
+                    permission="cms.manage_data_governance",
+                ),
                 FieldPanel("allow_storyteller_contact", permission="cms.manage_data_governance"),
             ],
             heading="Data governance",
@@ -105,3 +117,21 @@ class ProjectGroup(models.Model):
 
     def __str__(self):
         return f"{self.project.title}: {self.get_role_display()}"
+
+
+class DailyRun(models.Model):
+    """One daily job on one day (cms.daily): the unique pair is the lock that makes
+    `manage.py daily` safe to run every hour from several machines."""
+
+    name = models.CharField(max_length=100)
+    day = models.DateField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-day", "name"]
+        constraints = [models.UniqueConstraint(fields=["name", "day"], name="one_run_a_day")]
+
+    def __str__(self):
+        return f"{self.name} on {self.day}"

@@ -1,4 +1,4 @@
-from django.urls import reverse
+from django.urls import path, reverse
 from wagtail import hooks
 
 from cms.models import ProjectPage
@@ -25,3 +25,39 @@ def two_step_login_menu_item(request):
         "label": "Two-step login",
         "help_text": "Ask for a code from an app on your phone as well as your password.",
     }
+
+
+@hooks.register("register_admin_urls")
+def sensitive_access_urls():
+    from cms.views import SensitiveAccessView
+
+    return [
+        path(
+            "reports/sensitive-access/",
+            SensitiveAccessView.as_view(),
+            name="storyloom_sensitive_access",
+        ),
+        path(
+            "reports/sensitive-access/results/",
+            SensitiveAccessView.as_view(results_only=True),
+            name="storyloom_sensitive_access_results",
+        ),
+    ]
+
+
+@hooks.register("register_reports_menu_item")
+def sensitive_access_menu_item():
+    from wagtail.admin.menu import MenuItem
+
+    from cms.roles import user_is_steward
+
+    class StewardsOnly(MenuItem):
+        def is_shown(self, request):
+            return user_is_steward(request.user)
+
+    return StewardsOnly(
+        "Sensitive access",
+        reverse("storyloom_sensitive_access"),
+        icon_name="view",
+        order=900,
+    )

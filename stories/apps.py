@@ -6,10 +6,16 @@ class StoriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from cms.audit import register_sensitive_action
         from cms.exports import register_exporter
         from stories.erasure import register_erasure_step, stories_erasure_step
         from stories.exports import StoriesExporter
 
         register_exporter("stories", StoriesExporter())
+        register_sensitive_action("storyloom.media.view", "storyloom.consent.evidence_view")
+        from cms.daily import register_daily_job
+        from stories.retention import retention_sweep
+
+        register_daily_job("retention", retention_sweep)
         # Last: it deletes the story itself, after every app has removed what it made.
         register_erasure_step("stories", stories_erasure_step, order=90)

@@ -21,7 +21,7 @@ from tests.test_settings import REPO, clean_env, load_settings
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-APP_SERVICES = ("web", "worker", "migrate")
+APP_SERVICES = ("web", "worker", "migrate", "scheduler")
 # Variables only docker compose itself uses (never passed to the app under their own name).
 COMPOSE_ONLY = {"POSTGRES_PASSWORD", "WEB_BIND"}
 ESSENTIAL = {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "MEDIA_ROOT", "PRIVATE_MEDIA_ROOT"}
@@ -160,7 +160,7 @@ def test_the_schema_is_migrated_before_web_and_workers_start(services):
     assert command(services["migrate"]) == ["python", "manage.py", "migrate", "--noinput"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "scheduler"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -176,6 +176,11 @@ def test_the_worker_is_the_rq_worker_for_every_task_queue(services):
         queues.append(arg)
     assert sorted(queues) == sorted(settings.TASK_QUEUES)
     assert cmd[cmd.index("--job-class") + 1] == "django_tasks_rq.Job"
+
+
+def test_the_scheduler_calls_the_daily_jobs_every_hour(services):
+    script = command(services["scheduler"])[-1]
+    assert "manage.py daily" in script and "sleep 3600" in script
 
 
 def test_workers_can_be_scaled(services):
