@@ -302,6 +302,15 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="--store: timed runs (median)")
     parser.add_argument("--no-articles", action="store_true", help="skip the articles quality")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--sample-above",
+        type=int,
+        default=engines.SAMPLE_ABOVE,
+        help="cluster a sample of corpora larger than this (the engine's default)",
+    )
+    parser.add_argument(
+        "--by-story", action="store_true", help="stratify that sample by article (story)"
+    )
     args = parser.parse_args()
     if args.store:
         os.environ["THEMES_EMBEDDING"] = args.embedding
@@ -311,6 +320,8 @@ def main():
     engines.warm(args.embedding)
     out["warm_s"] = round(time.perf_counter() - start, 2)
     engine = engines.get_engine(args.embedding)
+    engine.sample_above = args.sample_above
+    engine.sample_size = min(engine.sample_size, args.sample_above)
 
     # --- N segments, engine only, in this warm process
     fit_rows = corpus_rows(args.segments, args.seed)
@@ -322,7 +333,8 @@ def main():
         engine.embed(texts)
         out["embed_only_s"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    result = engine.fit(texts, seed=args.seed)
+    groups = [r["article_id"] for r in fit_rows] if args.by_story else None
+    result = engine.fit(texts, seed=args.seed, groups=groups)
     fit_s = time.perf_counter() - start
     out["segments"] = {
         "count": len(texts),
@@ -332,6 +344,10 @@ def main():
         "themes": len(result.themes),
         "outliers": result.n_outliers,
         "method": result.parameters.get("method"),
+        "hdbscan_min_cluster_size": result.parameters.get("hdbscan_min_cluster_size"),
+        "sampled": result.parameters.get("sampled"),  # None: every passage was clustered
+        "placed": result.parameters.get("placed"),
+        "stratified_by_story": result.parameters.get("stratified_by_group"),
         "largest_theme": max((t.size for t in result.themes), default=0),
         "peak_rss_mb_so_far": peak_rss_mb(),
         **agreement([r["category"] for r in fit_rows], result.topics),

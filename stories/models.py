@@ -179,6 +179,15 @@ class StoryPage(Page):
     def get_project(self) -> ProjectPage:
         return ProjectPage.objects.ancestor_of(self).get()
 
+    def with_content_json(self, content):
+        """Publishing or reverting a revision must not bring back an old processing state:
+        these fields are kept up to date by services, never through the editor."""
+        page = super().with_content_json(content)
+        page.media_state = self.media_state
+        page.media_message = self.media_message
+        page.withdrawn = self.withdrawn
+        return page
+
     @property
     def current_consent(self):
         return self.consents.order_by("-version").first()

@@ -13,7 +13,16 @@ an outlier below a few hundred documents, and give hundreds of micro-topics at 1
   the number of themes chosen by silhouette;
 - 30 to 299: UMAP to 5 dimensions with fewer neighbours, then k-means, k by silhouette;
 - 300 and more: UMAP (15 neighbours), then HDBSCAN with a minimum cluster size of
-  max(10, n/100); if it finds fewer than two clusters, k-means as above.
+  max(10, n/100); if it finds fewer than two clusters, k-means as above;
+- more than 20,000 (``sample_above``): the clustering above runs on a seeded sample of
+  15,000 passages (``sample_size``; chosen by a hash of each text, so the same in any
+  order, optionally stratified by story), and every other passage joins the theme most
+  of its 15 most similar sampled passages are in (exact cosine neighbours, as HDBSCAN's
+  ``approximate_predict`` uses the nearest points); one voted an outlier joins the
+  nearest centroid, and one like no theme stays an outlier, by the rule below. UMAP and
+  HDBSCAN on all of 100k passages took 5-10 minutes and 4.5 GB and lumped them into 2-3
+  themes (NMI 0.31-0.37 on the BBC bench); on the sample: 5 themes, NMI 0.65, 1.5 GB,
+  about a minute of CPU. Keywords, centroids and quotes still come from every passage.
 
 Outliers are then placed in the theme whose centroid is most similar when that
 similarity is within the range the themes' own members reach (BERTopic's
@@ -29,6 +38,7 @@ Importing this module does not import bertopic, umap, hdbscan, sklearn or model2
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -47,6 +57,9 @@ MIN_PASSAGES = 5  # different passages with words in them, below which there are
 SMALL_CORPUS = 30  # below this: agglomerative clustering on the embeddings
 MEDIUM_CORPUS = 300  # below this: UMAP + k-means; from here on: UMAP + HDBSCAN
 EXACT_KNN_MAX = 50_000  # above this, UMAP's own approximate neighbour search
+SAMPLE_ABOVE = 20_000  # more passages than this: cluster a sample, place the rest
+SAMPLE_SIZE = 15_000
+PLACE_NEIGHBOURS = 15  # sampled passages that vote on the theme of each other passage
 
 # Words that say nothing about a theme in transcribed interviews.
 FILLER_WORDS = (
@@ -220,6 +233,98 @@ def _exact_knn(embeddings: np.ndarray, k: int, block: int = 2048):
     return indices, distances
 
 
+def _text_fraction(text: str, seed: int) -> float:
+    """A number in [0, 1) fixed by the text and the seed (not by Python's hash salt)."""
+    digest = hashlib.blake2b(f"{seed}\x00{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def _sample_rows(texts: list[str], size: int, *, seed: int, groups=None) -> np.ndarray:
+    """Sorted row numbers of about ``size`` rows to cluster, the same whatever the order of
+    ``texts``: rows are taken by a seeded hash of their text; with ``groups`` (e.g. the
+    story of each passage) each group gives the same share of its rows, spread by the same
+    hash. Copies of a text are all taken or all left, so they end in the same theme."""
+    n = len(texts)
+    if n <= size:
+        return np.arange(n)
+    fraction = np.array([_text_fraction(t, seed) for t in texts])
+    if groups is None:
+        priority = fraction
+    else:
+        members: dict = {}
+        for row, group in enumerate(groups):
+            members.setdefault(group, []).append(row)
+        priority = np.empty(n)
+        for rows in members.values():
+            rows.sort(key=lambda r: (fraction[r], texts[r]))
+            for rank, row in enumerate(rows):
+                priority[row] = (rank + fraction[row]) / len(rows)
+    chosen = np.lexsort((fraction, priority))[:size]
+    chosen_texts = {texts[r] for r in chosen.tolist()}
+    return np.array([r for r in range(n) if texts[r] in chosen_texts], dtype=np.int64)
+
+
+def _top_k(sims: np.ndarray, k: int, width: int = 64) -> np.ndarray:
+    """Column numbers of the ``k`` largest values of each row, in no order.
+
+    ``np.argpartition`` over 15,000 columns is the slow part of placing 85,000 passages
+    (~25 s here); so first take the ``k`` blocks of ``width`` columns with the largest maxima
+    (the top k values can lie in no other block: each of those blocks holds a value at
+    least as large), then partition only their ``k * width`` columns. Exact."""
+    n_rows, n_cols = sims.shape
+    k = min(k, n_cols)
+    if n_cols < 4 * k * width:
+        return np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    n_blocks = -(-n_cols // width)
+    if n_blocks * width > n_cols:  # fill the last block with values never chosen
+        padded = np.full((n_rows, n_blocks * width), -np.inf, dtype=sims.dtype)
+        padded[:, :n_cols] = sims
+        sims = padded
+    head = sims.reshape(n_rows, n_blocks, width).max(axis=2)
+    blocks = np.argpartition(-head, k - 1, axis=1)[:, :k]
+    cols = (blocks[:, :, None] * width + np.arange(width)).reshape(n_rows, k * width)
+    part = np.argpartition(-np.take_along_axis(sims, cols, axis=1), k - 1, axis=1)[:, :k]
+    return np.take_along_axis(cols, part, axis=1)
+
+
+def _place_by_neighbours(
+    vectors: np.ndarray,
+    sample: np.ndarray,
+    sample_labels: np.ndarray,
+    min_similarity: float,
+    *,
+    neighbours: int = PLACE_NEIGHBOURS,
+    block: int = 1024,
+) -> np.ndarray:
+    """The theme of each of ``vectors`` (unit length) from the ``neighbours`` most similar
+    ``sample`` vectors: the label most of them have (ties: the closer ones win), where
+    "outlier" is a label too; one voted an outlier joins the most similar theme centroid
+    instead, as outliers do in a fit. Either way a passage less similar than
+    ``min_similarity`` to every centroid is an outlier, as in ``assign``."""
+    sample_labels = np.asarray(sample_labels)
+    k = int(sample_labels.max()) + 1
+    if k == 0:  # no themes to join
+        return np.full(len(vectors), OUTLIER, dtype=int)
+    centroids = _centroids(sample, sample_labels, k)
+    neighbours = min(neighbours, len(sample))
+    choices = np.arange(k + 1)  # 0 = outlier, j + 1 = theme j
+    out = np.empty(len(vectors), dtype=int)
+    for start in range(0, len(vectors), block):
+        part = vectors[start : start + block]
+        sims = part @ sample.T
+        nearest = _top_k(sims, neighbours)
+        votes = (sample_labels[nearest] + 1)[:, :, None] == choices  # (rows, nn, k + 1)
+        closeness = (np.take_along_axis(sims, nearest, axis=1) + 1.0) / 2.0  # 0..1
+        count = votes.sum(axis=1)
+        nearer = (votes * closeness[:, :, None]).sum(axis=1) / (neighbours + 1)  # < 1: ties
+        labels = (count + nearer).argmax(axis=1) - 1
+        to_centroids = part @ centroids.T
+        labels = np.where(labels == OUTLIER, to_centroids.argmax(axis=1), labels)
+        labels[to_centroids.max(axis=1) < min_similarity] = OUTLIER
+        out[start : start + len(part)] = labels
+    return out
+
+
 _warm_lock = threading.Lock()
 _warmed = False
 
@@ -281,11 +386,15 @@ class BertopicEngine:
         membership_threshold: float = 0.3,
         temperature: float = 0.05,
         n_representative: int = 5,
+        sample_above: int = SAMPLE_ABOVE,
+        sample_size: int = SAMPLE_SIZE,
     ):
         self.embedder = embedder or get_embedder()
         self.membership_threshold = membership_threshold
         self.temperature = temperature
         self.n_representative = n_representative
+        self.sample_above = sample_above
+        self.sample_size = min(sample_size, sample_above)
 
     # -- embeddings
     def embed(self, documents: list[str], fitted: FittedState | None = None) -> np.ndarray:
@@ -296,9 +405,20 @@ class BertopicEngine:
         return self.embedder.embed(list(documents))
 
     # -- fit
-    def fit(self, documents: list[str], *, seed: int = 42, n_themes: int | None = None):
+    def fit(
+        self,
+        documents: list[str],
+        *,
+        seed: int = 42,
+        n_themes: int | None = None,
+        groups: list | None = None,
+    ):
         """Find themes in ``documents``. ``n_themes`` forces the number of themes (for
-        splitting one theme in two, say); by default it is chosen from the data."""
+        splitting one theme in two, say); by default it is chosen from the data.
+        ``groups`` (optional, one hashable value per document, e.g. its story) makes the
+        sample of a large corpus take the same share of every group."""
+        if groups is not None and len(groups) != len(documents):
+            raise ValueError("groups must give one value for each document")
         texts = [(d or "").strip() for d in documents]
         candidates = [i for i, t in enumerate(texts) if _has_words(t)]
         distinct = {_normal_form(texts[i]) for i in candidates}
@@ -332,8 +452,17 @@ class BertopicEngine:
         embeddings = embeddings[keep]
         n = len(fit_texts)
 
-        labels, params = self._cluster(embeddings, seed=seed, n_themes=n_themes)
-        labels, min_sim = self._reduce_outliers(embeddings, labels)
+        if n > self.sample_above:
+            labels, params, min_sim = self._cluster_sample(
+                fit_texts,
+                embeddings,
+                seed=seed,
+                n_themes=n_themes,
+                groups=None if groups is None else [groups[i] for i in order],
+            )
+        else:
+            labels, params = self._cluster(embeddings, seed=seed, n_themes=n_themes)
+            labels, min_sim = self._reduce_outliers(embeddings, labels)
         labels, k = self._relabel_by_size(labels)
         centroids = _centroids(embeddings, labels, k)
 
@@ -399,6 +528,25 @@ class BertopicEngine:
             model_version=self.embedder.version,
             parameters=params,
         )
+
+    def _cluster_sample(self, texts, embeddings, *, seed: int, n_themes, groups):
+        """Cluster a sample of a large corpus (as ``_cluster`` + ``_reduce_outliers``),
+        then place every other passage by its nearest sampled passages."""
+        sample = _sample_rows(texts, self.sample_size, seed=seed, groups=groups)
+        sampled = embeddings[sample]
+        sample_labels, params = self._cluster(sampled, seed=seed, n_themes=n_themes)
+        sample_labels, min_sim = self._reduce_outliers(sampled, sample_labels)
+        labels = np.full(len(texts), OUTLIER, dtype=int)
+        labels[sample] = sample_labels
+        rest = np.setdiff1d(np.arange(len(texts)), sample, assume_unique=True)
+        labels[rest] = _place_by_neighbours(embeddings[rest], sampled, sample_labels, min_sim)
+        params.update(
+            sampled=int(len(sample)),
+            placed=int(len(rest)),
+            placed_by=f"vote of the {PLACE_NEIGHBOURS} most similar sampled passages",
+            stratified_by_group=groups is not None,
+        )
+        return labels, params, min_sim
 
     def _cluster(self, embeddings: np.ndarray, *, seed: int, n_themes: int | None):
         n = len(embeddings)

@@ -3,6 +3,7 @@
 from themes import selectors
 from themes.models import Theme, ThemeAssignment
 from transcription.exports import segment_object
+from transcription.redaction import hidden_words, scrub
 
 COLUMNS = [
     "theme_id",
@@ -24,10 +25,13 @@ class ThemesExporter:
 
     def as_json(self, *, project) -> dict:
         run = selectors.current_run(project=project)
-        segments = list(selectors.analysis_segments(project=project))
+        # analysis_text redacts each segment: fetch their redactions in one query.
+        segments = list(selectors.analysis_segments(project=project).prefetch_related("redactions"))
         if run is None:
             return {"themes": [], "unassigned": []}
         by_id = {s.pk: s for s in segments}
+        # Keywords and automatic labels were made from the words before some were hidden.
+        hidden = hidden_words(selectors.eligible_stories(project=project))
         themes = Theme.objects.filter(
             run=run, merged_into__isnull=True, split_into=[], hidden=False
         ).order_by("-size", "key", "pk")
@@ -44,8 +48,8 @@ class ThemesExporter:
             out.append(
                 {
                     "id": str(theme.stable_key),
-                    "label": theme.display_label,
-                    "keywords": theme.keywords,
+                    "label": scrub(theme.display_label, hidden),
+                    "keywords": [k for k in theme.keywords if scrub(k, hidden) == k],
                     "segments": rows,
                 }
             )

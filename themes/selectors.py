@@ -12,6 +12,7 @@ from cms.selectors import project_roles_for_user, projects_for_user
 from stories.models import Consent, StoryPage, StorytellerRole
 from themes.models import Theme, ThemeAssignment, ThemeRun
 from transcription.models import Segment
+from transcription.redaction import redacted_text
 
 # Who takes part in theme analysis (curates), and who may only read the themes.
 CURATOR_ROLES = {Role.REPORTER, Role.FACILITATOR, Role.STEWARD}
@@ -23,9 +24,10 @@ SERVICE_USER_ROLES = {StorytellerRole.SERVICE_USER}
 
 
 def analysis_text(segment: Segment) -> str:
-    """The text of a segment as analysis and quotes may use it. Redaction (issue 4) will
-    return the redacted text here; everything in themes reads segment text through this."""
-    return segment.text
+    """The text of a segment as analysis and quotes may use it: with every accepted
+    redaction replaced by its placeholder. Everything in themes reads segment text through
+    this (prefetch "redactions" when reading many)."""
+    return redacted_text(segment)
 
 
 def _latest_consent(scope: str) -> Subquery:
@@ -56,6 +58,7 @@ def analysis_segments(*, project: ProjectPage) -> QuerySet[Segment]:
         )
         .exclude(text="")
         .select_related("story")
+        .prefetch_related("redactions")  # analysis_text() reads them for every segment
         .order_by("story_id", "index", "pk")
     )
 

@@ -23,10 +23,29 @@ class TranscriptionConfig(AppConfig):
             receivers.on_story_media_added, dispatch_uid="transcription.story_media_added"
         )
         register_story_panel(receivers.transcription_panel)
+        from transcription.signals import transcript_ready
+
+        transcript_ready.connect(
+            receivers.on_transcript_ready, dispatch_uid="transcription.redaction_suggest"
+        )
         from cms.exports import register_exporter
         from transcription.exports import SegmentsExporter
 
         register_exporter("segments", SegmentsExporter())
+
+        from cms.audit import register_sensitive_action
+        from cms.daily import register_daily_job
+        from stories.erasure import register_erasure_step
+        from transcription.clip_services import clips_erasure_step
+        from transcription.erasure import (
+            originals_after_verification,
+            transcription_erasure_step,
+        )
+
+        register_erasure_step("clips", clips_erasure_step, order=40)
+        register_erasure_step("transcription", transcription_erasure_step, order=45)
+        register_daily_job("originals-after-verification", originals_after_verification)
+        register_sensitive_action("storyloom.transcript.view_unredacted")
         if len(sys.argv) > 1 and sys.argv[1] in WORKER_COMMANDS and "runserver" not in sys.argv:
             start_lease_sweeper()
 
@@ -52,11 +71,15 @@ def start_lease_sweeper() -> None:
         time.sleep(2)
         while True:
             try:
+                from transcription import clip_services
+
                 requeued = services.job_requeue_expired()
                 if requeued:
                     logger.warning(
                         "Put back on the queue the jobs %s: their worker died.", requeued
                     )
+                clip_services.clip_requeue_expired()
+                clip_services.redacted_media_requeue_stale()
             except Exception:  # noqa: BLE001 — the sweep must never stop the worker
                 logger.exception("The lease sweep failed; it will try again.")
             finally:

@@ -6,7 +6,10 @@ playlist or a network address.
 Modes:
   probe PATH             streams and duration
   decode PATH OUT        16 kHz mono signed 16-bit PCM, raw, written to OUT
-  playable PATH OUT_DIR  a web-playable copy with no metadata (AAC .m4a / H.264+AAC .mp4)
+  playable PATH OUT_DIR [--silence A:B,C:D] [--start S] [--end E]
+                         a web-playable copy with no metadata (AAC .m4a / H.264+AAC .mp4),
+                         the sound silenced over the given ranges (seconds), optionally
+                         cut to [S, E)
   poster PATH OUT        a frame about 1 s in, as JPEG, no EXIF
 
 No Django and no numpy here: it stays small and starts fast.
@@ -14,6 +17,7 @@ No Django and no numpy here: it stays small and starts fast.
 
 import json
 import sys
+from array import array
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +25,10 @@ ALLOWED_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,ogg,mp3,wav,flac,aac,ca
 OPEN_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ALLOWED_FORMATS}
 SAMPLE_RATE = 16_000
 MAX_VIDEO_HEIGHT = 480
+PLAYABLE_RATE = 48_000
+# Around a silenced range the sound fades out and back in over this long (outside the range,
+# so every sample inside it is silent), rather than clicking.
+FADE_SECONDS = 0.01
 
 
 def _open(path):
@@ -129,9 +137,75 @@ def _pull_all(graph):
             return frames
 
 
-def playable(path: str, out_dir: str) -> dict:
+class _Shaper:
+    """Silences sample ranges and cuts the sound to [start, end), on the resampled audio
+    (planar float at PLAYABLE_RATE), counting samples from the start of the stream: the
+    same timeline as the decoded samples the transcript's word times come from."""
+
+    def __init__(self, silence, start, end, rate=PLAYABLE_RATE):
+        self.rate = rate
+        self.fade = max(1, int(FADE_SECONDS * rate))
+        self.silence = sorted((int(a * rate), int(b * rate)) for a, b in silence if b > a)
+        self.keep = (int((start or 0) * rate), int(end * rate) if end is not None else None)
+        self.position = 0  # samples seen so far (before cutting)
+
+    @property
+    def finished(self) -> bool:
+        return self.keep[1] is not None and self.position >= self.keep[1]
+
+    def _gain_regions(self, lo: int, hi: int):
+        """Every silenced range (a, b) that, with its fades, reaches into samples [lo, hi)."""
+        for a, b in self.silence:
+            if a - self.fade < hi and b + self.fade > lo:
+                yield a, b
+
+    def shape(self, frame):
+        import av
+
+        n = frame.samples
+        pos = self.position
+        self.position += n
+        keep_lo = max(pos, self.keep[0])
+        keep_hi = pos + n if self.keep[1] is None else min(pos + n, self.keep[1])
+        if keep_hi <= keep_lo:
+            return None
+        regions = list(self._gain_regions(keep_lo, keep_hi))
+        if keep_lo == pos and keep_hi == pos + n and not regions:
+            return frame
+        count = keep_hi - keep_lo
+        out = av.AudioFrame(format="fltp", layout=frame.layout.name, samples=count)
+        out.sample_rate = self.rate
+        offset = keep_lo - pos
+        for source, target in zip(frame.planes, out.planes, strict=True):
+            samples = array("f")
+            samples.frombytes(bytes(source)[offset * 4 : (offset + count) * 4])
+            for a, b in regions:
+                self._silence(samples, keep_lo, a, b)
+            data = samples.tobytes()
+            target.update(data + bytes(target.buffer_size - len(data)))
+        return out
+
+    def _silence(self, samples: array, base: int, a: int, b: int) -> None:
+        count = len(samples)
+        lo, hi = max(a, base) - base, min(b, base + count) - base
+        if hi > lo:
+            samples[lo:hi] = array("f", bytes(4 * (hi - lo)))
+        for i in range(max(a - self.fade, base), min(a, base + count)):
+            samples[i - base] *= (a - i) / self.fade
+        for i in range(max(b, base), min(b + self.fade, base + count)):
+            samples[i - base] *= (i - b + 1) / self.fade
+
+
+def playable(
+    path: str,
+    out_dir: str,
+    silence: list[tuple[float, float]] = (),
+    start: float | None = None,
+    end: float | None = None,
+) -> dict:
     import av
 
+    shaper = _Shaper(silence, start, end)
     with _open(path) as source:
         audio_in = source.streams.audio[0] if source.streams.audio else None
         videos = _video_streams(source)
@@ -140,6 +214,7 @@ def playable(path: str, out_dir: str) -> dict:
             return {"error": "no_audio"}
         suffix, content_type = (".mp4", "video/mp4") if video_in else (".m4a", "audio/mp4")
         out_path = Path(out_dir) / f"playable{suffix}"
+        video_origin = None
         # bitexact: no "encoder" tags; faststart: the browser can play before the end loads.
         with av.open(
             str(out_path),
@@ -148,35 +223,58 @@ def playable(path: str, out_dir: str) -> dict:
             container_options={"movflags": "+faststart", "fflags": "+bitexact"},
         ) as target:
             channels = min(audio_in.codec_context.channels or 1, 2)
-            audio_out = target.add_stream("aac", rate=48_000)
+            audio_out = target.add_stream("aac", rate=PLAYABLE_RATE)
             audio_out.layout = "stereo" if channels == 2 else "mono"
             audio_out.bit_rate = 96_000 if channels == 2 else 64_000
             audio_out.codec_context.flags |= av.codec.context.Flags.bitexact
             resampler = av.audio.resampler.AudioResampler(
-                format="fltp", layout=audio_out.layout.name, rate=48_000
+                format="fltp", layout=audio_out.layout.name, rate=PLAYABLE_RATE
             )
+
+            def encode_audio(chunk):
+                shaped = shaper.shape(chunk)
+                if shaped is not None:
+                    target.mux(audio_out.encode(shaped))
+
             graph = video_out = None
+            video_done = video_in is None
             if video_in is not None:
                 video_out, graph = _video_output(target, video_in, _first_rotation(path))
                 video_out.codec_context.flags |= av.codec.context.Flags.bitexact
             streams = [s for s in (audio_in, video_in) if s is not None]
             for packet in source.demux(streams):
+                if shaper.finished and video_done:
+                    break  # cut: nothing after the end is needed
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
                     continue
                 for frame in frames:
                     if packet.stream is audio_in:
+                        if shaper.finished:
+                            continue
                         frame.pts = None
                         for chunk in resampler.resample(frame):
-                            target.mux(audio_out.encode(chunk))
+                            encode_audio(chunk)
                     else:
+                        # Video frames by their time from the stream's first frame, so that
+                        # a cut keeps the pictures that go with the sound.
+                        if frame.time is not None:
+                            if video_origin is None:
+                                video_origin = frame.time
+                            at = frame.time - video_origin
+                            if end is not None and at >= end:
+                                video_done = True
+                                continue
+                            if start is not None and at < start:
+                                continue
                         graph.vpush(frame)
                         for out in _pull_all(graph):
                             out.pts = None
                             target.mux(video_out.encode(out))
-            for chunk in resampler.resample(None):
-                target.mux(audio_out.encode(chunk))
+            if not shaper.finished:
+                for chunk in resampler.resample(None):
+                    encode_audio(chunk)
             target.mux(audio_out.encode(None))
             if video_out is not None:
                 graph.vpush(None)
@@ -251,6 +349,20 @@ def poster(path: str, out: str) -> dict:
         return {"path": out, "width": image.width, "height": image.height}
 
 
+def _playable_args(args: list[str]) -> tuple:
+    """PATH OUT_DIR [--silence A:B,C:D] [--start S] [--end E]"""
+    path, out_dir, *rest = args
+    options = dict(zip(rest[::2], rest[1::2], strict=True))
+    silence = [
+        tuple(float(x) for x in pair.split(":"))
+        for pair in options.get("--silence", "").split(",")
+        if pair
+    ]
+    start = float(options["--start"]) if "--start" in options else None
+    end = float(options["--end"]) if "--end" in options else None
+    return path, out_dir, silence, start, end
+
+
 def main(argv: list[str]) -> dict:
     mode, *args = argv
     if mode == "probe":
@@ -258,7 +370,7 @@ def main(argv: list[str]) -> dict:
     if mode == "decode":
         return decode(*args)
     if mode == "playable":
-        return playable(*args)
+        return playable(*_playable_args(args))
     if mode == "poster":
         return poster(*args)
     return {"error": "usage"}

@@ -1,4 +1,5 @@
-"""The `export segments` kind (registered with cms.exports in apps.py)."""
+"""The `export segments` kind (registered with cms.exports in apps.py). What is exported is
+redacted: the text and the words, with every accepted redaction as its placeholder."""
 
 import json
 
@@ -6,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 
 from stories.models import Consent, StoryPage
 from transcription.models import Segment
+from transcription.redaction import redacted_text, redacted_words
 
 COLUMNS = [
     "story_id",
@@ -47,14 +49,15 @@ class SegmentsExporter:
         return (
             Segment.objects.filter(story__in=stories, transcript__is_current=True)
             .select_related("story")
+            .prefetch_related("redactions")
             .order_by("story_id", "index")
         )
 
     def as_json(self, *, project) -> list[dict]:
         return [
             {
-                **segment_object(segment, text=segment.text),
-                "words": segment.words,
+                **segment_object(segment, text=redacted_text(segment)),
+                "words": redacted_words(segment),
                 "flags": segment.flags,
             }
             for segment in self._segments(project)

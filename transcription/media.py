@@ -10,6 +10,7 @@ import json
 import resource
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,15 +232,36 @@ def to_float(samples):
     return audio
 
 
-def make_playable(path: Path, out_dir: Path) -> tuple[Path, str]:
+def make_playable(
+    path: Path,
+    out_dir: Path,
+    *,
+    silence: Iterable[tuple[float, float]] = (),
+    start: float | None = None,
+    end: float | None = None,
+) -> tuple[Path, str]:
     """A copy the browser can play, with all metadata (names, places, GPS) left out:
-    audio → AAC in .m4a; video → H.264 (at most 480 lines) + AAC in .mp4."""
+    audio → AAC in .m4a; video → H.264 (at most 480 lines) + AAC in .mp4.
+
+    `silence`: time ranges (seconds from the start of the recording, the transcript's
+    timeline) whose sound is replaced by silence — redacted words. `start`/`end`: cut the
+    copy to [start, end) (a clip); the ranges stay on the recording's timeline."""
     path, out_dir = Path(path), Path(out_dir)
     info = probe(path)
     per_second = 1.5 if info.has_video else 0.25
+    args: list = ["playable", path, out_dir]
+    ranges = [(float(a), float(b)) for a, b in silence if float(b) > float(a)]
+    if ranges:
+        args += ["--silence", ",".join(f"{a:.4f}:{b:.4f}" for a, b in ranges)]
+    if start is not None:
+        args += ["--start", f"{float(start):.4f}"]
+    if end is not None:
+        args += ["--end", f"{float(end):.4f}"]
+    # A cut decodes up to its end, not the whole recording.
+    length = min(info.duration or float(end or 0), float(end)) if end is not None else None
     answer = run_worker(
-        ["playable", path, out_dir],
-        timeout=_work_timeout(info.duration, per_second=per_second, base=120),
+        args,
+        timeout=_work_timeout(length or info.duration, per_second=per_second, base=120),
     )
     return Path(answer["path"]), answer["content_type"]
 

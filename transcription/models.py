@@ -191,6 +191,9 @@ class SegmentRevision(models.Model):
             models.UniqueConstraint(fields=["segment", "number"], name="unique_segment_revision")
         ]
 
+    def __str__(self):
+        return f"Revision {self.number} of segment {self.segment_id}"
+
 
 class RedactionKind(models.TextChoices):
     NAME = "name", "Name"

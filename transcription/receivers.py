@@ -41,5 +41,64 @@ def transcription_panel(*, story, user, compact=False) -> str:
     context = {"story": story, "job": job, "progress": selectors.progress_of(job)}
     if compact:
         return render_to_string("transcription/_progress.html", context)
-    context["segments"] = selectors.segments_for_user(user=user, story_id=story.pk)
+    segments = list(
+        selectors.segments_for_user(user=user, story_id=story.pk).prefetch_related("redactions")
+    )
+    can_edit = selectors.transcript_editable_by(user=user, story=story)
+    if segments and not can_edit:
+        # Only the story's reporter and stewards read the words unredacted (issue 4).
+        from transcription.redaction import redacted_text
+
+        for segment in segments:
+            segment.shown_text = redacted_text(segment)
+    else:
+        for segment in segments:
+            segment.shown_text = segment.text
+    context["segments"] = segments
+    context["can_edit_transcript"] = can_edit
     return render_to_string("transcription/_story_panel.html", context)
+
+
+def on_transcript_ready(sender, *, story_id, transcript_id=None, **kwargs):
+    """A story has a new transcript: look for personal data in it, so the reporter finds
+    suggestions waiting when they open it. Quick (patterns and word lists), so done here;
+    a failure is logged and must not stop the other receivers."""
+    from transcription.models import Transcript
+    from transcription.redaction_services import redaction_suggest
+
+    transcript = Transcript.objects.filter(pk=transcript_id, story_id=story_id).first()
+    if transcript is None:
+        return
+    try:
+        redaction_suggest(transcript=transcript)
+    except Exception:  # noqa: BLE001 — send_robust would swallow it without a word
+        logger.exception("Story %s: redaction suggestions could not be made", story_id)
+
+
+# --- Redacted sound and clips (issue 4: AUDIO+CLIPS) ---------------------------------------
+
+
+def on_redactions_changed(sender, *, story_id, **kwargs):
+    """A story's accepted redactions changed: new words for its clips now, and its playable
+    copy and clips' sound made again (tasks). Meanwhile the old sound is held back from all
+    but data stewards (selectors.restrict_unredacted_media, selectors.clip_playable)."""
+    from transcription import clip_services
+
+    try:
+        clip_services.redacted_media_refresh(story_id=story_id)
+    except Exception:  # send_robust would swallow it without a word
+        # The old sound stays held back (selectors), and the workers' sweep queues it again.
+        logger.exception("Story %s: redacted copies could not be queued", story_id)
+
+
+def _connect_redacted_media() -> None:
+    from stories.selectors import register_media_restriction
+    from transcription.signals import redactions_changed
+
+    redactions_changed.connect(
+        on_redactions_changed, dispatch_uid="transcription.redactions_changed.media"
+    )
+    register_media_restriction(selectors.restrict_unredacted_media)
+
+
+_connect_redacted_media()  # this module is imported by TranscriptionConfig.ready()

@@ -296,8 +296,12 @@ def _make_playable_copies(job: TranscriptionJob) -> None:
     if job.media is None:
         return
     try:
+        from transcription.redaction import redaction_time_ranges
+
+        # Words already redacted (a transcript made again) stay silent in the new copy.
+        silence = redaction_time_ranges(job.story)
         with _local_copy(job.media) as source, tempfile.TemporaryDirectory() as out:
-            playable, content_type = media_tools.make_playable(source, Path(out))
+            playable, content_type = media_tools.make_playable(source, Path(out), silence=silence)
             story_media_replace_derived(
                 story=job.story,
                 role=StoryMedia.Role.PLAYABLE,
@@ -566,5 +570,14 @@ def transcript_accept(*, transcript: Transcript, user) -> Transcript:
         action="storyloom.transcription.accept",
         user=user,
         data={"transcript": transcript.pk, "model": transcript.model_id},
+    )
+    # Downstream work follows the transcript people now see: redaction suggestions and
+    # theme places (transcript_ready), and the playable copy and clips with this
+    # transcript's redactions silenced (redactions_changed).
+    _announce_transcript(story.pk)
+    from transcription.signals import redactions_changed
+
+    transaction.on_commit(
+        lambda: redactions_changed.send_robust(sender=Transcript, story_id=story.pk)
     )
     return transcript

@@ -96,6 +96,28 @@ def register_transcription_viewsets():
     return [TranscriptionJobViewSet()]
 
 
+@hooks.register("register_admin_viewset")
+def register_name_list_viewset():
+    from transcription.redaction_admin import NameListViewSet
+
+    return NameListViewSet()
+
+
+@hooks.register("register_log_actions")
+def register_redaction_log_actions(actions):
+    # The log data names the redaction, segment and kind, never the hidden words.
+    for action, label in [
+        ("redaction.suggest", "Possible personal details found"),
+        ("redaction.accept", "Words hidden"),
+        ("redaction.reject", "Words kept (not hidden)"),
+        ("redaction.add", "Words hidden (selected by hand)"),
+        ("redaction.reanchor", "Hidden words followed an edit"),
+        ("namelist.add", "Name added to the names to hide"),
+        ("namelist.remove", "Name taken off the names to hide"),
+    ]:
+        actions.register_action(f"storyloom.{action}", label, label)
+
+
 @hooks.register("register_log_actions")
 def register_transcription_log_actions(actions):
     for action, label in [
@@ -109,3 +131,75 @@ def register_transcription_log_actions(actions):
         ("accept", "Transcript accepted"),
     ]:
         actions.register_action(f"storyloom.transcription.{action}", label, label)
+
+
+# --- Transcript editor (issue 4) -----------------------------------------------------------
+
+
+@hooks.register("register_log_actions")
+def register_transcript_editor_log_actions(actions):
+    # The log data names the segment and what kind of change it was, never the words.
+    for action, label in [
+        ("edit", "Transcript line corrected"),
+        ("speaker", "Speaker of a transcript line chosen"),
+        ("verify", "Transcript line checked (or unchecked)"),
+        ("verify_all", "Whole transcript checked (or unchecked)"),
+        ("revert", "Transcript line put back as it was"),
+        ("view_unredacted", "Transcript opened before redaction"),
+    ]:
+        actions.register_action(f"storyloom.transcript.{action}", label, label)
+
+
+@hooks.register("register_page_header_buttons")
+def transcript_editor_button(page, user, view_name, next_url=None):
+    """The story's admin page menu gets "Transcript", for whoever may open its editor."""
+    from wagtail.admin.widgets.button import Button
+
+    from stories.models import StoryPage
+    from stories.selectors import stories_visible_to
+    from transcription.models import Transcript
+
+    if not issubclass(page.specific_class or type(page), StoryPage):
+        return
+    if not Transcript.objects.filter(story_id=page.pk, is_current=True).exists():
+        return
+    if not stories_visible_to(user=user).filter(pk=page.pk).exists():
+        return
+    yield Button(
+        "Transcript",
+        reverse("transcription:editor", kwargs={"story_id": page.pk}),
+        icon_name="doc-full",
+        priority=45,
+    )
+
+
+# --- Clips, captions and the redacted playable copy (issue 4: AUDIO+CLIPS) -----------------
+
+
+@hooks.register("register_log_actions")
+def register_clip_log_actions(actions):
+    for action, label in [
+        ("storyloom.clip.create", "Clip made"),
+        ("storyloom.clip.render", "Clip sound made (redacted words silenced)"),
+        ("storyloom.clip.text_only", "Clip kept as words only (no consent to play the voice)"),
+        ("storyloom.clip.failed", "Clip could not be made"),
+        ("storyloom.clip.retry", "Clip will be made again"),
+        ("storyloom.clip.view", "Clip played"),
+        ("storyloom.transcript.download", "Transcript or captions downloaded (redacted)"),
+        ("storyloom.media.redacted_copy", "Playable copy made again with redactions silenced"),
+    ]:
+        actions.register_action(action, label, label)
+
+
+@hooks.register("register_admin_menu_item")
+def register_clips_menu_item():
+    """The "Clips" admin menu item, for whoever takes part in a project."""
+    from wagtail.admin.menu import MenuItem
+
+    from cms.selectors import projects_for_user
+
+    class ClipsMenuItem(MenuItem):
+        def is_shown(self, request):
+            return projects_for_user(user=request.user).exists()
+
+    return ClipsMenuItem("Clips", reverse("transcription:clip_index"), icon_name="media", order=240)

@@ -309,3 +309,111 @@ def test_install_script_is_quick_when_present_and_plain_when_it_fails(tmp_path):
     )
     assert bad.returncode == 1
     assert bad.stderr.startswith("Could not install potion-base-8M:")
+
+
+# --- large corpora: cluster a sample, place the rest ------------------------------------
+
+
+def test_the_sample_is_the_same_in_any_order_fair_to_each_story_and_keeps_copies():
+    # 1,000 passages: a long story (900) and ten short ones (10 each); some texts twice.
+    texts = [f"passage {i // 2 if i % 10 == 0 else i}" for i in range(1000)]
+    groups = ["long story" if i < 900 else f"story {i // 10}" for i in range(1000)]
+    order = sorted(range(1000), key=lambda i: texts[i])  # the engine sorts by text
+    rows = engines._sample_rows([texts[i] for i in order], 100, seed=42)
+    assert 100 <= len(rows) <= 105 and list(rows) == sorted(rows)
+
+    shuffled = list(range(1000))
+    random.Random(5).shuffle(shuffled)
+    again = engines._sample_rows([texts[i] for i in shuffled], 100, seed=42)
+    assert {texts[shuffled[r]] for r in again} == {texts[order[r]] for r in rows}
+    assert engines._sample_rows(texts, 100, seed=7).tolist() != rows.tolist()  # seeded
+
+    by_story = engines._sample_rows(
+        [texts[i] for i in order], 100, seed=42, groups=[groups[i] for i in order]
+    )
+    chosen = Counter(groups[order[r]] for r in by_story)
+    assert 90 <= chosen.pop("long story") <= 95  # its share, 90 (and some copies)
+    assert sorted(chosen.values()) in ([1] * 10, [1] * 9 + [2])  # each short one: its 1
+    plain = {groups[order[r]] for r in rows}
+    assert len(plain) < 11  # by the hash alone, some short stories are left out here
+    picked = {texts[order[r]] for r in by_story}
+    assert sum(t in picked for t in texts) == len(by_story)  # a text's copies go with it
+
+
+def test_placing_by_nearest_sampled_passages_follows_the_majority():
+    rng = np.random.default_rng(0)
+
+    def unit(v):
+        return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+    # Neighbour search is exact, also when the columns do not fill whole blocks.
+    for columns in (500, 4099, 6000):
+        sims = rng.normal(size=(20, columns)).astype(np.float32)
+        fast = np.sort(engines._top_k(sims, 15), axis=1)
+        assert (fast == np.sort(np.argpartition(-sims, 14, axis=1)[:, :15], axis=1)).all()
+
+    a, b, far = unit(rng.normal(size=(3, 64)))
+
+    def around(centre, count):
+        return unit(centre + 0.04 * rng.normal(size=(count, 64)))
+
+    # Two themes of 40 sampled passages; in theme 1, the 12 nearest to ``b`` were outliers.
+    sample = np.vstack([around(a, 40), around(b, 40)])
+    sample_labels = np.array([0] * 40 + [1] * 40)
+    sample_labels[40 + np.argsort(-(sample[40:] @ b))[:12]] = engines.OUTLIER
+    new = unit(np.vstack([a + 0.01 * rng.normal(size=64), b, far]))
+    # Near a: theme 0. At b: 12 of its 15 neighbours were outliers, so it joins the
+    # nearest theme, 1. Far from both: an outlier (below the least similarity).
+    placed = engines._place_by_neighbours(new, sample, sample_labels, 0.5)
+    assert placed.tolist() == [0, 1, engines.OUTLIER]
+    # A vote: with theme 1's outliers marked as theme 0, b's neighbours carry it there.
+    sample_labels[sample_labels == engines.OUTLIER] = 0
+    assert engines._place_by_neighbours(new[1:2], sample, sample_labels, 0.5).tolist() == [0]
+
+
+@pytest.fixture(scope="module")
+def sampled_bbc(engine, bbc):
+    """The BBC subset again, but clustered on a sample of 300 of its 500 articles."""
+    texts, labels, _ = bbc
+    sampling = engines.BertopicEngine(engine.embedder, sample_above=300, sample_size=300)
+    stories = [f"story {i % 40}" for i in range(len(texts))]
+    return sampling, stories, sampling.fit(texts, groups=stories)
+
+
+@pytest.mark.slow
+def test_a_large_corpus_is_clustered_on_a_sample_and_every_passage_placed(bbc, sampled_bbc):
+    texts, labels, full = bbc
+    sampling, _, result = sampled_bbc
+    assert 300 <= result.parameters["sampled"] <= 305
+    assert result.parameters["placed"] == len(texts) - result.parameters["sampled"]
+    assert result.parameters["method"] == "hdbscan" and result.parameters["stratified_by_group"]
+    # Every passage has a theme (or is an outlier), its distribution led by that theme.
+    keys = {t.key for t in result.themes}
+    assert len(result.topics) == len(texts) and set(result.topics) <= keys | {engines.OUTLIER}
+    for topic, dist in zip(result.topics, result.distributions, strict=True):
+        assert (dist[0][0] == topic) if topic != engines.OUTLIER else dist == []
+    assert result.n_outliers <= len(texts) * 0.05
+    # Sizes, keywords and quotes count the placed passages too.
+    assert sum(t.size for t in result.themes) == len(texts) - result.n_outliers
+    for theme in result.themes:
+        assert theme.label and len(theme.keywords) >= 5
+        assert all(result.topics[i] == theme.key for i in theme.representative)
+    # As good as clustering everything, and much the same themes.
+    assert 3 <= len(result.themes) <= 15
+    assert agreement(labels, result.topics)["nmi"] >= 0.7  # full fit: 0.83, this: 0.80
+    assert agreement(full.topics, result.topics)["nmi"] >= 0.7
+    # Placed again without a refit (as a new story is), passages keep their themes.
+    again = [p[0][0] if p else engines.OUTLIER for p in sampling.assign(texts, result.state)]
+    assert np.mean(np.array(again) == np.array(result.topics)) >= 0.9
+
+
+@pytest.mark.slow
+def test_a_sampled_fit_gives_the_same_themes_in_any_order(sampled_bbc, bbc):
+    texts = bbc[0]
+    sampling, stories, first = sampled_bbc
+    order = list(range(len(texts)))
+    random.Random(11).shuffle(order)
+    again = sampling.fit([texts[i] for i in order], groups=[stories[i] for i in order])
+    assert [again.topics[j] for j in np.argsort(order)] == first.topics
+    assert [t.label for t in again.themes] == [t.label for t in first.themes]
+    assert [t.keywords for t in again.themes] == [t.keywords for t in first.themes]
