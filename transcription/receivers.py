@@ -56,6 +56,7 @@ def transcription_panel(*, story, user, compact=False) -> str:
             segment.shown_text = segment.text
     context["segments"] = segments
     context["can_edit_transcript"] = can_edit
+    context["playable_being_prepared"] = selectors.playable_being_prepared(user=user, story=story)
     return render_to_string("transcription/_story_panel.html", context)
 
 

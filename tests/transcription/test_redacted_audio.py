@@ -79,6 +79,8 @@ def test_a_redacted_word_is_silent_in_the_playable_copy_and_in_a_clip(
     assert story_player_media(user=reporter, story=story) == (None, None)
     assert selectors.playable_being_prepared(user=reporter, story=story)
     client.force_login(reporter)
+    status_page = client.get(reverse("stories:story_status", args=[story.pk])).content.decode()
+    assert "being prepared again with the hidden words made silent" in status_page
     assert client.get(reverse("stories:recording", args=[before.pk])).status_code == 404
     assert client.get(reverse("stories:recording", args=[original.pk])).status_code == 404
     client.force_login(steward)
