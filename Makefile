@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
-DEBIAN_PACKAGES := espeak-ng sox chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+DEBIAN_PACKAGES := espeak-ng sox chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 # Without its declared dependencies (they would pull in torch); its real needs are in pyproject.
 BERTOPIC := bertopic==0.17.4
 

@@ -86,10 +86,12 @@ class ProjectPage(Page):
         return [w.strip() for w in self.custom_vocabulary.splitlines() if w.strip()]
 
     def get_context(self, request, *args, **kwargs):
+        from cms.project_links import project_links
         from cms.selectors import project_roles_for_user
 
         context = super().get_context(request, *args, **kwargs)
         context["roles"] = project_roles_for_user(user=request.user, project=self)
+        context["project_links"] = project_links(project=self, user=request.user)
         return context
 
     def serve(self, request, *args, **kwargs):

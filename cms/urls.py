@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from actions import urls as actions_urls
 from cms.auth_views import LoginView
 from stories import urls as stories_urls
 from transcription import urls as transcription_urls
@@ -17,6 +18,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("", include(stories_urls)),
     path("", include(transcription_urls)),
+    path("", include(actions_urls)),
 ]
 
 if settings.DEBUG:

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class WorkshopsConfig(AppConfig):
     name = "workshops"
     default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Workshops"
+
+    def ready(self):
+        from stories.demo import register_demo_step
+        from workshops.demo import demo_workshop
+
+        register_demo_step("workshops", demo_workshop)
