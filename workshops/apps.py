@@ -11,3 +11,8 @@ class WorkshopsConfig(AppConfig):
         from workshops.demo import demo_workshop
 
         register_demo_step("workshops", demo_workshop)
+
+        from stories.erasure import register_erasure_step
+        from workshops.erasure import workshops_erasure_step
+
+        register_erasure_step("workshops", workshops_erasure_step, order=20)
