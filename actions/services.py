@@ -461,7 +461,9 @@ def _post_update(
 def _announce_status(update: ActionUpdate) -> None:
     from actions import tasks
 
-    transaction.on_commit(lambda: tasks.notify_reporters_task.enqueue(update_id=update.pk))
+    transaction.on_commit(
+        lambda: tasks.notify_reporters_task.enqueue(update_id=update.pk), robust=True
+    )
 
 
 # --- From workshops ---------------------------------------------------------------------------

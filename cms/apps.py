@@ -7,3 +7,26 @@ class CmsConfig(AppConfig):
 
     def ready(self):
         from cms import checks  # noqa: F401  (registers the deployment checks)
+
+        _spreadsheet_exports_never_write_formulas()
+
+
+def _spreadsheet_exports_never_write_formulas() -> None:
+    """Wagtail's own spreadsheet exports (site history, reports, every `list_export`
+    listing) write cells as they are, and a spreadsheet runs a cell such as
+    `=HYPERLINK(...)` typed into a story's title. Every such export goes through
+    SpreadsheetExportMixin.preprocess_field_value: defuse formulas there, for CSV and XLSX
+    alike (openpyxl also turns a string starting with "=" into a formula)."""
+    from wagtail.admin.views.mixins import SpreadsheetExportMixin
+
+    from cms.exports import csv_safe
+
+    original = SpreadsheetExportMixin.preprocess_field_value
+    if getattr(original, "storyloom_safe", False):
+        return
+
+    def preprocess_field_value(self, field, value, export_format):
+        return csv_safe(original(self, field, value, export_format))
+
+    preprocess_field_value.storyloom_safe = True
+    SpreadsheetExportMixin.preprocess_field_value = preprocess_field_value

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A search longer than anyone types is answered 400 before a view builds a query of it.
+    "stories.http.SearchLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -152,6 +154,26 @@ else:
         },
     }
 
+# --- Caches ---------------------------------------------------------------------------
+# "default" is per process. "uploads" (per-user upload counts) must be shared by every web
+# process: Redis when there is one, else files under var/ (shared by the processes of one
+# host; a site with several web hosts and no Redis gets a limit per host).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "uploads": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "storyloom",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "uploads"),
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
+}
+
 # --- Files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
@@ -196,11 +218,18 @@ STORAGES = {
 STORYLOOM_MAX_UPLOAD_BYTES = int(os.environ.get("STORYLOOM_MAX_UPLOAD_BYTES", 2 * 1024**3))
 FILE_UPLOAD_HANDLERS = [
     "stories.uploads.SizeLimitUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    # Django's TemporaryFileUploadHandler, with temporary names that take nothing from the
+    # uploader's file name.
+    "stories.uploads.SafeTemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# How often one person may send a story through the story form: this many per window
+# (0: no limit). Counted in the "uploads" cache, which every web process shares.
+STORYLOOM_UPLOADS_PER_WINDOW = int(os.environ.get("STORYLOOM_UPLOADS_PER_WINDOW", 30))
+STORYLOOM_UPLOAD_WINDOW_MINUTES = int(os.environ.get("STORYLOOM_UPLOAD_WINDOW_MINUTES", 10))
+STORYLOOM_UPLOAD_RATE_CACHE = "uploads"
 # Media probing runs in a separate process with these limits.
 STORYLOOM_PROBE_TIMEOUT_S = int(os.environ.get("STORYLOOM_PROBE_TIMEOUT_S", 30))
 STORYLOOM_PROBE_MEMORY_BYTES = int(os.environ.get("STORYLOOM_PROBE_MEMORY_BYTES", 1024**3))

@@ -17,5 +17,8 @@ class StoriesConfig(AppConfig):
         from stories.retention import retention_sweep
 
         register_daily_job("retention", retention_sweep)
+        from stories.sweeper import sweep_daily
+
+        register_daily_job("orphan-sweep", sweep_daily)
         # Last: it deletes the story itself, after every app has removed what it made.
         register_erasure_step("stories", stories_erasure_step, order=90)

@@ -1,5 +1,7 @@
 """The reporter's side of the site: record or upload a story, see what happened to it."""
 
+import errno
+import logging
 import os
 import subprocess
 import tempfile
@@ -7,9 +9,16 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.http import FileResponse, HttpResponse, JsonResponse, UnreadablePostError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
+from django.db import DatabaseError, transaction
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,9 +28,20 @@ from wagtail.models import WorkflowState
 
 from cms.selectors import projects_for_reporting, projects_for_user
 from stories import selectors, services, uploads
-from stories.consent import SCRIPT, SCRIPT_VERSION, script_text
+from stories.consent import EASY_READ, SCRIPT, SCRIPT_VERSION, script_text
 from stories.forms import CaptureForm
+from stories.models import StoryPage
 
+logger = logging.getLogger(__name__)
+
+SAVE_FAILED_MESSAGE = (
+    "We could not save the story just now, because of a problem on the server. Nothing "
+    "has been saved. Please try again later, and tell your data steward if it happens again."
+)
+FOLLOW_UP_DELAYED_MESSAGE = (
+    "Turning the recording into text will start a little later than usual. "
+    "You do not need to do anything."
+)
 INTERRUPTED_MESSAGE = (
     "The upload stopped before it finished, so nothing was saved. "
     "Please check your connection and send the story again."
@@ -57,9 +77,10 @@ def _upload_refused(request, project, *, message, status):
 
 
 def _discard_partial_upload(request) -> None:
-    """The client went away mid-upload: remove the half-written temporary file now."""
+    """The upload was refused part-way: remove every temporary file it made, now."""
     for handler in request.upload_handlers:
         handler.upload_interrupted()
+    uploads.discard_uploads(request)
 
 
 @csrf_exempt  # checked in _capture, once a too-big or broken upload has been turned away
@@ -68,21 +89,55 @@ def _discard_partial_upload(request) -> None:
 def capture(request, project_slug):
     project = _capture_project(request.user, project_slug)
     if request.method == "POST":
-        # Refuse a body that announces itself as too big before reading any of it.
-        if uploads.request_too_large(request):
-            return _upload_refused(
-                request, project, message=uploads.too_large_message(), status=413
-            )
-        try:
-            _ = request.FILES  # reading it streams the upload to disk, up to the limit
-        except UnreadablePostError:
-            _discard_partial_upload(request)
-            return _upload_refused(request, project, message=INTERRUPTED_MESSAGE, status=400)
-        if getattr(request, "upload_too_large", False):
-            return _upload_refused(
-                request, project, message=uploads.too_large_message(), status=413
-            )
+        refused = _refuse_before_reading(request, project) or _read_upload(request, project)
+        if refused is not None:
+            return refused
     return _capture(request, project)
+
+
+def _refuse_before_reading(request, project):
+    """Answers that need none of the body: too many stories lately, no length, too big."""
+    wait = uploads.upload_wait_seconds(request.user)
+    if wait:
+        response = _upload_refused(
+            request, project, message=uploads.rate_limit_message(wait), status=429
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    if uploads.length_missing(request):
+        return _upload_refused(
+            request, project, message=uploads.LENGTH_REQUIRED_MESSAGE, status=411
+        )
+    if uploads.request_too_large(request):
+        return _upload_refused(request, project, message=uploads.too_large_message(), status=413)
+    return None
+
+
+def _read_upload(request, project):
+    """Stream the upload to temporary files, up to the limit; refuse it plainly if it was
+    cut off, too big, malformed, or the disk is full. A refused upload leaves no file."""
+    try:
+        _ = request.FILES  # reading it streams the upload to disk, up to the limit
+    except UnreadablePostError:
+        message, status = INTERRUPTED_MESSAGE, 400
+    except TooManyFilesSent:
+        message, status = uploads.TOO_MANY_FILES_MESSAGE, 400
+    except RequestDataTooBig:
+        message, status = uploads.TEXT_TOO_LONG_MESSAGE, 413
+    except (MultiPartParserError, TooManyFieldsSent):
+        message, status = uploads.BROKEN_FORM_MESSAGE, 400
+    except OSError as error:  # e.g. no space left for the temporary file
+        logger.error("An upload could not be stored for checking: %s", error.strerror)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            message, status = uploads.NO_ROOM_MESSAGE, 507
+        else:
+            message, status = SAVE_FAILED_MESSAGE, 503
+    else:
+        if not getattr(request, "upload_too_large", False):
+            return None
+        message, status = uploads.too_large_message(), 413
+    _discard_partial_upload(request)
+    return _upload_refused(request, project, message=message, status=status)
 
 
 @csrf_protect
@@ -93,30 +148,41 @@ def _capture(request, project):
     form = CaptureForm(request.POST, request.FILES, project=project, user=request.user)
     story = _create_and_submit(form, project=project, user=request.user)
     if story is None:
+        # A problem with what was sent is the sender's (400); a full disk is ours (503).
+        status = 503 if getattr(form, "server_problem", False) else 400
         if _wants_json(request):
             html = render_to_string(
                 "stories/_capture_form.html", _form_context(project, form), request=request
             )
-            return JsonResponse({"errors": _errors(form), "html": html}, status=400)
-        return render(request, "stories/capture.html", _form_context(project, form))
+            return JsonResponse({"errors": _errors(form), "html": html}, status=status)
+        return render(
+            request,
+            "stories/capture.html",
+            _form_context(project, form),
+            status=200 if status == 400 else status,
+        )
     messages.success(
         request, "Thank you. The story has been saved and sent to the data steward to check."
     )
+    if getattr(form, "follow_up_delayed", False):
+        messages.info(request, FOLLOW_UP_DELAYED_MESSAGE)
     url = reverse("stories:story_status", args=[story.pk])
     return JsonResponse({"redirect": url}) if _wants_json(request) else redirect(url)
 
 
 def _create_and_submit(form, *, project, user):
     """The story, created and sent to the steward in one go; None (and nothing stored)
-    when the form or the services find a problem."""
+    when the form or the services find a problem, or the server cannot store it (disk or
+    database full, the task queue down: `form.server_problem` is then set)."""
     if not form.is_valid():
         return None
+    story = None
     try:
         with transaction.atomic():
             storyteller = form.cleaned_data["storyteller"] or services.storyteller_get_or_create(
                 project=project, pseudonym=form.cleaned_data["storyteller_new"], user=user
             )
-            return services.story_create(
+            story = services.story_create(
                 project=project,
                 reporter=user,
                 story=form.story_input(storyteller),
@@ -127,6 +193,31 @@ def _create_and_submit(form, *, project, user):
     except ValidationError as error:
         form.add_service_error(error)
         return None
+    except (PermissionDenied, Http404):
+        raise
+    except Exception as error:
+        if story is not None and _stored(story):
+            # The story and its files were committed; what failed is the work queued after
+            # the commit (e.g. the task queue is down). The story is safe, and is picked up
+            # by `manage.py transcribe --pending` (run from cron) once the queue is back.
+            logger.exception("Story %s was saved, but its follow-up work failed", story.pk)
+            form.follow_up_delayed = True
+            return story
+        # A full disk or database, or a service the save needs that is down (Wagtail queues
+        # a task as each page is saved: with Redis down, that fails). The rows were rolled
+        # back, and services.story_create removed any file it had stored.
+        logger.exception("A story could not be saved (%s)", type(error).__name__)
+        form.add_error(None, SAVE_FAILED_MESSAGE)
+        form.server_problem = True
+        return None
+    return story
+
+
+def _stored(story) -> bool:
+    try:
+        return StoryPage.objects.filter(pk=story.pk).exists()
+    except DatabaseError:
+        return False
 
 
 def _errors(form) -> dict:
@@ -141,6 +232,7 @@ def _form_context(project, form):
         "project": project,
         "form": form,
         "consent_script": SCRIPT,
+        "consent_easy_read": EASY_READ,
         "max_upload_bytes": settings.STORYLOOM_MAX_UPLOAD_BYTES,
         "too_large_message": uploads.too_large_message(),
     }
@@ -176,10 +268,12 @@ def story_status(request, story_id):
 @require_safe
 @login_required
 def consent_script_audio(request):
-    path = settings.VAR_DIR / "consent-audio" / f"{SCRIPT_VERSION}.wav"
+    # ?words=easy speaks the easy-read words instead of the script.
+    easy = request.GET.get("words") == "easy"
+    path = settings.VAR_DIR / "consent-audio" / f"{SCRIPT_VERSION}{'-easy' if easy else ''}.wav"
     if not path.exists():
         try:
-            _speak(script_text(), path)
+            _speak(script_text(easy=easy), path)
         except (OSError, subprocess.SubprocessError):
             return HttpResponse(
                 "The spoken version is not available just now. Please read the words aloud.",

@@ -160,13 +160,17 @@ def _put_back(request_id: int, worker_id: str, message: str) -> None:
 def _enqueue_on_commit(request_id: int) -> None:
     from stories.tasks import erasure_run_task
 
-    transaction.on_commit(lambda: erasure_run_task.enqueue(request_id))
+    transaction.on_commit(lambda: erasure_run_task.enqueue(request_id), robust=True)
 
 
 def erasure_requeue_expired() -> list[int]:
-    """Requests whose worker died (lease run out) go back on the queue."""
+    """Requests whose worker died (lease run out), and requests still waiting a lease
+    period after they were made (their task was never queued: the queue was down), go back
+    on the queue. Claiming is compare-and-set, so a request queued twice runs once."""
+    now = timezone.now()
     stale = ErasureRequest.objects.filter(
-        status=ErasureStatus.RUNNING, lease_expires_at__lt=timezone.now()
+        Q(status=ErasureStatus.RUNNING, lease_expires_at__lt=now)
+        | Q(status=ErasureStatus.QUEUED, requested_at__lt=now - LEASE)
     ).values_list("pk", flat=True)
     ids = list(stale)
     for request_id in ids:

@@ -22,6 +22,8 @@ from stories.services import ConsentInput, StoryInput
 
 NO_CONSENT_TO_RECORD = "The storyteller must agree to the recording before a story can be kept."
 EMPTY_FILE = "The file is empty. Please record or choose the file again."
+ONE_FILE_ONLY = "Please choose one file here, not several."
+UNEXPECTED_FILE = "A file was sent that this form does not ask for. Please send the form again."
 
 
 class StoryType:
@@ -215,9 +217,33 @@ class CaptureForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        self._clean_files()
         self._clean_storyteller(cleaned)
         self._clean_story(cleaned)
         return cleaned
+
+    def _clean_files(self):
+        """Every file sent is one the form asked for, one per box: a form field keeps only
+        the last file of its name, so a second one would otherwise go unchecked."""
+        file_fields = {name for name, f in self.fields.items() if isinstance(f, forms.FileField)}
+        if set(self.files) - file_fields:
+            self.add_error(None, UNEXPECTED_FILE)
+        for name in set(self.files) & file_fields:
+            if len(self.files.getlist(name)) > 1:
+                self.errors.pop(name, None)
+                self.cleaned_data.pop(name, None)
+                self.add_error(name, ONE_FILE_ONLY)
+
+    def clean_consent_evidence(self):
+        """A photo of the signed form is checked for what it really is here; PDFs and
+        recordings by the service (services.story_create)."""
+        evidence = self.cleaned_data.get("consent_evidence")
+        if not evidence:
+            return evidence
+        with _path_of(evidence) as path:
+            if media.looks_like_image(path):
+                media.check_image(path)
+        return evidence
 
     def _clean_storyteller(self, cleaned):
         chosen, new = cleaned.get("storyteller"), cleaned.get("storyteller_new", "").strip()

@@ -102,3 +102,34 @@ def serve_private_file(
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(length)
     return _harden(response, filename=filename)
+
+
+# --- Searches -------------------------------------------------------------------------------
+
+MAX_SEARCH_WORDS = 32
+MAX_SEARCH_CHARACTERS = 200
+SEARCH_TOO_LONG_MESSAGE = (
+    f"This search is too long. Please search for at most {MAX_SEARCH_WORDS} words "
+    f"({MAX_SEARCH_CHARACTERS} letters)."
+)
+
+
+class SearchLimitMiddleware:
+    """Refuses, with 400 and a plain message, a search (`?q=`) longer than anyone types,
+    before any view builds a query from it. Wagtail's search turns every word into one more
+    nested expression: a couple of hundred words exhaust Python's recursion limit (a 500
+    error on PostgreSQL from about 200 words), and a long one costs every listing's time."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any(_too_long(value) for value in request.GET.getlist("q")):
+            return HttpResponse(
+                SEARCH_TOO_LONG_MESSAGE, status=400, content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)
+
+
+def _too_long(value: str) -> bool:
+    return len(value) > MAX_SEARCH_CHARACTERS or len(value.split()) > MAX_SEARCH_WORDS

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import resource
 import shutil
 import subprocess
@@ -38,6 +39,11 @@ CONTENT_TYPES = {
 }
 
 
+# More tracks than any phone or recorder makes: refused before anyone decodes them.
+MAX_STREAMS = 16
+MAX_AUDIO_STREAMS = 8
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     container: str
@@ -61,6 +67,24 @@ def _limit_child():
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = settings.STORYLOOM_PROBE_TIMEOUT_S
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dumps of someone's story
+
+
+def _run_probe(*args: str) -> dict:
+    """Run stories.probe_worker with limits; its JSON answer, or {"error": ...}. Whatever
+    the child prints on stderr (FFmpeg's own messages) is dropped, never shown."""
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "stories.probe_worker", *args],
+            capture_output=True,
+            timeout=settings.STORYLOOM_PROBE_TIMEOUT_S + 5,
+            preexec_fn=_limit_child,
+            cwd=settings.BASE_DIR,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(settings.BASE_DIR)},
+        )
+        return json.loads(completed.stdout.decode() or "{}") or {"error": "no answer"}
+    except (subprocess.TimeoutExpired, json.JSONDecodeError, UnicodeDecodeError):
+        return {"error": "unreadable"}
 
 
 def probe_media(path: Path) -> MediaInfo:
@@ -78,22 +102,16 @@ def probe_media(path: Path) -> MediaInfo:
             "This file is not a sound or video recording we can use. "
             "Please choose an audio or video file."
         )
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "stories.probe_worker", str(path)],
-            capture_output=True,
-            timeout=settings.STORYLOOM_PROBE_TIMEOUT_S + 5,
-            preexec_fn=_limit_child,
-            cwd=settings.BASE_DIR,
-            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(settings.BASE_DIR)},
-        )
-        info = json.loads(completed.stdout.decode() or "{}")
-    except (subprocess.TimeoutExpired, json.JSONDecodeError):
-        info = {"error": "unreadable"}
+    info = _run_probe(str(path))
     if "error" in info or not info:
         raise ValidationError(
             "We could not read this recording. It may be damaged or cut short. "
             "Please record or upload it again."
+        )
+    if info.get("streams", 0) > MAX_STREAMS or info["audio_streams"] > MAX_AUDIO_STREAMS:
+        raise ValidationError(
+            "This file has too many tracks in it. "
+            "Please save or export it again as a single recording."
         )
     if not info["audio_streams"]:
         raise ValidationError(
@@ -133,7 +151,61 @@ def check_text(path: Path, *, max_bytes: int = 2 * 1024 * 1024) -> str:
         raise ValidationError("This is not a plain text file. Please save it as .txt.") from None
     if not text.strip():
         raise ValidationError("The file has no words in it. Please choose the file again.")
+    if _MARKUP_DOCUMENT.match(text):
+        raise ValidationError(
+            "This file is a web page or a drawing, not plain text. "
+            "Please save the story as a .txt file and choose it again."
+        )
     return text.strip()
+
+
+# A web page, an SVG drawing or another XML document, however it was named: a story is words.
+_MARKUP_DOCUMENT = re.compile(
+    r"\A[\s\ufeff]*(?:<\?xml|<!doctype|<!--|<(?:html|svg|head|body|script|iframe)\b)",
+    re.IGNORECASE,
+)
+
+# --- Photos of signed consent forms -----------------------------------------------------
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+IMAGE_MAX_BYTES = 50 * 1024 * 1024
+# A phone photo is 12-50 megapixels. Anything claiming more is refused from its header,
+# before a single pixel is decoded (a "decompression bomb" claims billions).
+IMAGE_MAX_PIXELS = 100_000_000
+
+
+def looks_like_image(path: Path) -> bool:
+    head = Path(path).open("rb").read(8)
+    return head.startswith(PNG_MAGIC) or head.startswith(JPEG_MAGIC)
+
+
+def check_image(path: Path) -> str:
+    """A photo (JPEG or PNG) we can keep and show: one picture of a sensible size, decoded
+    in the limited child process, with nothing hidden in it that a browser could run as a
+    page (a "polyglot": HTML in a comment, or after the end of the picture). Returns the
+    content type; raises ValidationError with a plain message."""
+    path = Path(path)
+    if path.stat().st_size > IMAGE_MAX_BYTES:
+        raise ValidationError("This photo is too big. Please take or choose a smaller one.")
+    info = _run_probe("--image", str(path), str(IMAGE_MAX_PIXELS))
+    problem = info.get("error")
+    if problem == "too_many_pixels":
+        raise ValidationError(
+            "This picture is far too large. Please take a new photo of the form with a phone."
+        )
+    if problem == "animated":
+        raise ValidationError("This is a moving picture. Please choose a photo of the form.")
+    if problem == "hidden":
+        raise ValidationError(
+            "This picture has something other than a photo hidden in it, so it cannot be "
+            "kept. Please take a new photo of the form."
+        )
+    if problem or info.get("format") not in ("PNG", "JPEG"):
+        raise ValidationError(
+            "We could not open this picture. It may be damaged. Please take the photo again."
+        )
+    return "image/png" if info["format"] == "PNG" else "image/jpeg"
 
 
 def temporary_copy(upload) -> Path:

@@ -555,7 +555,9 @@ def erasure_request_create(
             user=user,
             data={"reference": str(request.reference), "kind": request.kind},
         )
-        transaction.on_commit(lambda: erasure_run_task.enqueue(request.pk))
+        # Robust: the request is already stored; if the queue is down, a worker's sweep
+        # (stories.erasure.erasure_requeue_expired) queues it again.
+        transaction.on_commit(lambda: erasure_run_task.enqueue(request.pk), robust=True)
     return request
 
 

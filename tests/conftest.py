@@ -1,12 +1,16 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.core.cache import caches
 from django.core.files.storage import storages
 from django.db.models import FileField
 
 from stories.models import private_storage
 from tests import factories
+from tests.test_settings import REPO, clean_env
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 AUDIO = FIXTURES / "audio"
@@ -40,6 +44,15 @@ def private_media(settings, tmp_path):
     yield private
     for field, storage in zip(fields, previous, strict=True):
         field.storage = storage
+
+
+@pytest.fixture(autouse=True)
+def fresh_upload_counts():
+    """Nobody has sent a story yet: the per-user upload counts (stories.uploads) live in a
+    cache that outlives each test's database."""
+    caches["uploads"].clear()
+    yield
+    caches["uploads"].clear()
 
 
 @pytest.fixture
@@ -82,3 +95,20 @@ def manager(project):
 @pytest.fixture
 def steward(db):
     return factories.steward(username="stella")
+
+
+@pytest.fixture(scope="session")
+def migrated_var(tmp_path_factory):
+    """A file-backed SQLite database, migrated once, for tests that run real worker
+    processes (they cannot see pytest's in-memory test database)."""
+    var = tmp_path_factory.mktemp("migrated-var")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO,
+        env=clean_env(var),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return var

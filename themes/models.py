@@ -46,6 +46,15 @@ class ThemeRun(models.Model):
     # What the engine needs to place new segments in these themes without a refit (small:
     # centroids and the like). Bytes from the engine; never unpickled from user input.
     fitted_state = models.BinaryField(null=True, blank=True, editable=False)
+    # The stories whose segments the run was given: erasing one of them discards whatever
+    # the run fitted on it (stories.erasure, themes.erasure).
+    story_ids = models.JSONField(default=list, blank=True, editable=False)
+    # A worker takes the run with a lease and renews it while it works; a run whose worker
+    # died is taken again once the lease runs out (services.theme_run_claim).
+    worker_id = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

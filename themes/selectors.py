@@ -9,10 +9,10 @@ from django.http import Http404
 from cms.models import ProjectPage
 from cms.roles import Role
 from cms.selectors import project_roles_for_user, projects_for_user
-from stories.models import Consent, StoryPage, StorytellerRole
+from stories.models import Consent, ErasureRequest, ErasureStatus, StoryPage, StorytellerRole
 from themes.models import Theme, ThemeAssignment, ThemeRun
 from transcription.models import Segment
-from transcription.redaction import redacted_text
+from transcription.redaction import hidden_words, redacted_text, scrub
 
 # Who takes part in theme analysis (curates), and who may only read the themes.
 CURATOR_ROLES = {Role.REPORTER, Role.FACILITATOR, Role.STEWARD}
@@ -35,12 +35,29 @@ def _latest_consent(scope: str) -> Subquery:
     return Subquery(latest.values(scope)[:1])
 
 
+# Consent scopes whose withdrawal takes a story out of the themes (themes.erasure).
+ANALYSIS_SCOPES = {"analyse", "record", "transcribe"}
+
+
+def stories_being_erased() -> set[int]:
+    """Stories with an erasure not yet done that takes them out of the themes. They are
+    left out from the moment consent is withdrawn, not only once the erasure has run: a
+    theme run in between must not take them in again."""
+    pending = ErasureRequest.objects.filter(story__isnull=False).exclude(status=ErasureStatus.DONE)
+    return {
+        story_id
+        for story_id, kind, removed in pending.values_list("story_id", "kind", "scopes_removed")
+        if kind == "full" or ANALYSIS_SCOPES & set(removed or [])
+    }
+
+
 def eligible_stories(*, project: ProjectPage, scope: str = "analyse") -> QuerySet[StoryPage]:
     """The project's stories approved by a data steward (live) whose current consent
-    includes `scope` ("analyse in themes" by default)."""
+    includes `scope` ("analyse in themes" by default), and that are not being erased."""
     return (
         StoryPage.objects.live()
         .descendant_of(project)
+        .exclude(pk__in=stories_being_erased())
         .annotate(scope_given=_latest_consent(scope))
         .filter(scope_given=True)
     )
@@ -173,6 +190,31 @@ def theme_segments(*, user, theme: Theme) -> list[ThemeAssignment]:
     return rows
 
 
+def hidden_theme_words(*, project: ProjectPage) -> dict[str, str]:
+    """Every word an accepted redaction hides in one of the project's stories, with its
+    placeholder (transcription.redaction.hidden_words)."""
+    return hidden_words(StoryPage.objects.descendant_of(project))
+
+
+def themes_with_words_hidden(themes, *, project: ProjectPage, hidden=None) -> list[Theme]:
+    """The themes as people may see them: keywords that a redaction hides left out, and
+    hidden words in labels (people's names for themes too) shown as their placeholder.
+    Changes the instances for showing only; they are not saved. Stored keywords and
+    automatic labels are already cleaned when redactions change
+    (services.themes_hide_redacted_words); this also covers what people typed."""
+    themes = list(themes)
+    if hidden is None:
+        hidden = hidden_theme_words(project=project)
+    if not hidden:
+        return themes
+    for theme in themes:
+        theme.keywords = [k for k in theme.keywords if scrub(str(k), hidden) == str(k)]
+        theme.auto_label = scrub(theme.auto_label, hidden)
+        theme.label = scrub(theme.label, hidden)
+        theme.description = scrub(theme.description, hidden)
+    return themes
+
+
 def role_label(role: str) -> str:
     return dict(StorytellerRole.choices).get(role, role)
 
@@ -190,7 +232,9 @@ def heard_only_by(role_counts: dict) -> str:
 def who_is_heard(*, user, project: ProjectPage) -> dict:
     """Theme × storyteller role: distinct storytellers per cell, and which themes only staff
     or only people using the service raised."""
-    themes = list(themes_visible_to(user=user, project=project, include_hidden=False))
+    themes = themes_with_words_hidden(
+        themes_visible_to(user=user, project=project, include_hidden=False), project=project
+    )
     roles = [role for role, _ in StorytellerRole.choices]
     used = [r for r in roles if any(t.role_counts.get(r) for t in themes)]
     rows = [
@@ -228,7 +272,9 @@ def theme_stats(*, theme: Theme) -> dict:
 def themes_over_time(*, user, project: ProjectPage) -> dict:
     """Segments per theme per month the story was recorded (first publication when no
     recording date was given)."""
-    themes = list(themes_visible_to(user=user, project=project, include_hidden=False))
+    themes = themes_with_words_hidden(
+        themes_visible_to(user=user, project=project, include_hidden=False), project=project
+    )
     counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     assignments = (
         _visible_assignments(user=user, project=project)

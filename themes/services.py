@@ -10,13 +10,19 @@ so labels, descriptions, hidden themes, merges, splits, moves and pins survive a
 
 import logging
 import math
+import os
 import pickle
+import socket
+import threading
+import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from wagtail.log_actions import log
 
@@ -48,6 +54,14 @@ NO_CURATE_MESSAGE = (
     "Only the project's reporters, facilitators and data stewards can change themes."
 )
 STALE_MESSAGE = "This theme has changed since you opened the page. Please reload the page."
+STOPPED_MESSAGE = (
+    "Finding themes stopped before it finished, {attempts} times. "
+    "Please try again later. If it keeps happening, a data steward can see what went wrong."
+)
+WITHDRAWN_MESSAGE = (
+    "A storyteller changed their consent while the themes were being found, so they are "
+    "being found again without that story."
+)
 
 # Below this many passages, segments are not joined into longer passages.
 SMALL_PROJECT_PASSAGES = 30
@@ -55,8 +69,23 @@ SMALL_PROJECT_PASSAGES = 30
 MATCH_THRESHOLD = 0.4
 
 
-def _stale_after() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "THEME_RUN_STALE_SECONDS", 3600)))
+def lease_seconds() -> int:
+    """How long a worker holds a run without renewing its lease. Renewed at each step of a
+    run and every third of this while the engine works, so it only runs out when the
+    worker has died."""
+    return int(getattr(settings, "THEME_RUN_LEASE_SECONDS", 600))
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaseLost(Exception):
+    """Another worker holds this run now (ours ran out): stop, and store nothing."""
+
+
+class _StoryWithdrawn(Exception):
+    """A story the run was given may no longer be analysed: store nothing from it."""
 
 
 # --- Engine (imported in workers only) -------------------------------------------------------
@@ -131,65 +160,208 @@ def theme_run_start(*, project: ProjectPage, user, enqueue: bool = True) -> Them
     """Queue a theme run for the project (the "Find themes" button, `build_themes`).
 
     One run at a time per project: while one is waiting or running it is returned as it
-    is. The worker's task is enqueued once this transaction commits."""
+    is (and its task queued again when its worker died or the task may have been lost:
+    the task is harmless twice, since only one worker can take the run). The worker's task
+    is enqueued once this transaction commits."""
     _check_curator(user=user, project=project)
     ProjectPage.objects.select_for_update().filter(pk=project.pk).exists()
-    active = (
-        ThemeRun.objects.filter(
-            project=project,
-            status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
-            created_at__gte=timezone.now() - _stale_after(),
+    for active in ThemeRun.objects.filter(
+        project=project, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).order_by("-created_at"):
+        if _fail_if_exhausted(active):
+            continue
+        now = timezone.now()
+        lost = (
+            active.status == RunStatus.RUNNING
+            and (active.lease_expires_at is None or active.lease_expires_at < now)
+        ) or (
+            active.status == RunStatus.QUEUED
+            and active.created_at < now - timedelta(seconds=lease_seconds())
         )
-        .order_by("-created_at")
-        .first()
-    )
-    if active is not None:
+        if lost and enqueue:
+            _enqueue_on_commit(active.pk)
         return active
     run = ThemeRun.objects.create(project=project, created_by=user)
     log(instance=run, action="storyloom.themes.run_start", user=user, data={"run": run.pk})
     if enqueue:
-        from themes import tasks
-
-        transaction.on_commit(lambda: tasks.build_themes_task.enqueue(run_id=run.pk))
+        _enqueue_on_commit(run.pk)
     return run
 
 
-def _set_progress(run_id: int, percent: int) -> None:
-    ThemeRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(progress=percent)
+def _enqueue_on_commit(run_id: int) -> None:
+    from themes import tasks
+
+    transaction.on_commit(lambda: tasks.build_themes_task.enqueue(run_id=run_id), robust=True)
 
 
-def theme_run_execute(*, run_id: int, engine=None) -> ThemeRun | None:
-    """Do a queued run: passages → engine.fit → themes and assignments stored in one
-    transaction, matched to the previous run with people's decisions replayed.
+# --- Workers: claim, lease, run ----------------------------------------------------------------
+
+
+def _lease_lapsed(now) -> Q:
+    return Q(status=RunStatus.RUNNING) & (
+        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    )
+
+
+def theme_run_claim(*, run_id: int, worker_id: str) -> ThemeRun | None:
+    """Take the run for this worker, or None when someone else holds it (or it is finished).
+
+    One conditional UPDATE decides: only a queued run, or a running one whose lease has
+    run out (its worker died), can be taken, so two workers can never both win."""
+    now = timezone.now()
+    taken = (
+        ThemeRun.objects.filter(pk=run_id, attempts__lt=F("max_attempts"))
+        .filter(Q(status=RunStatus.QUEUED) | _lease_lapsed(now))
+        .update(
+            status=RunStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            worker_id=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds()),
+            started_at=now,
+            finished_at=None,
+            progress=1,
+        )
+    )
+    if not taken:
+        return None
+    return ThemeRun.objects.select_related("project").get(pk=run_id)
+
+
+def theme_run_heartbeat(*, run_id: int, worker_id: str, progress: int | None = None) -> bool:
+    """Renew this worker's lease (and record progress). False when the lease was lost."""
+    changes = {"lease_expires_at": timezone.now() + timedelta(seconds=lease_seconds())}
+    if progress is not None:
+        changes["progress"] = max(0, min(99, int(progress)))
+    return bool(
+        ThemeRun.objects.filter(pk=run_id, worker_id=worker_id, status=RunStatus.RUNNING).update(
+            **changes
+        )
+    )
+
+
+def _set_progress(run_id: int, percent: int, worker_id: str) -> None:
+    if not theme_run_heartbeat(run_id=run_id, worker_id=worker_id, progress=percent):
+        raise LeaseLost(run_id)
+
+
+@contextmanager
+def _lease_kept(run_id: int, worker_id: str):
+    """Renew the lease from a second thread while the engine works (a fit of a large
+    project takes minutes and reports no progress); stops when the block ends."""
+    stop = threading.Event()
+
+    def renew():
+        from django.db import connection
+
+        while not stop.wait(max(1.0, lease_seconds() / 3)):
+            try:
+                theme_run_heartbeat(run_id=run_id, worker_id=worker_id)
+            except Exception:  # noqa: BLE001 — the next tick tries again
+                logger.exception("Could not renew the lease of theme run %s", run_id)
+            finally:
+                connection.close()
+
+    thread = threading.Thread(target=renew, name=f"theme-run-{run_id}-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _fail_if_exhausted(run: ThemeRun) -> bool:
+    """A running run whose lease ran out after its last try: nobody will take it again, so
+    it ends as failed, with a plain message."""
+    if run.status != RunStatus.RUNNING or run.attempts < run.max_attempts:
+        return False
+    now = timezone.now()
+    ended = (
+        ThemeRun.objects.filter(pk=run.pk, attempts__gte=F("max_attempts"))
+        .filter(_lease_lapsed(now))
+        .update(
+            status=RunStatus.FAILED,
+            message=STOPPED_MESSAGE.format(attempts=run.attempts),
+            error=f"The worker stopped (its lease ran out) {run.attempts} times.",
+            progress=100,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+    )
+    if ended:
+        log(instance=run, action="storyloom.themes.run_failed", data={"run": run.pk})
+    return bool(ended)
+
+
+def theme_run_requeue_expired() -> list[int]:
+    """Put back on the queue every running theme run whose worker stopped renewing its
+    lease (the worker died, or its machine did); runs that have had all their tries are
+    marked failed. Run by every worker when it starts and then now and again
+    (themes.apps), and when someone asks for themes again (theme_run_start)."""
+    now = timezone.now()
+    requeued = []
+    for run in ThemeRun.objects.filter(_lease_lapsed(now)):
+        if _fail_if_exhausted(run):
+            continue
+        with transaction.atomic():
+            taken = (
+                ThemeRun.objects.filter(pk=run.pk)
+                .filter(_lease_lapsed(now))
+                .update(status=RunStatus.QUEUED, worker_id="", lease_expires_at=None)
+            )
+            if taken:
+                _enqueue_on_commit(run.pk)
+                requeued.append(run.pk)
+    return requeued
+
+
+def theme_run_execute(*, run_id: int, engine=None, worker_id: str | None = None) -> ThemeRun | None:
+    """Take a queued run (or one whose worker died) and do it: passages → engine.fit →
+    themes and assignments stored in one transaction, matched to the previous run with
+    people's decisions replayed.
 
     Too little material ends the run as done, with a plain message and no themes (the
     previous themes stay current). Any other error ends it as failed, with a plain message
-    for people and the detail for a data steward. Safe to call twice: only a queued run is
-    taken."""
-    taken = ThemeRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), progress=1
-    )
-    run = ThemeRun.objects.filter(pk=run_id).select_related("project").first()
-    if not taken or run is None:
-        return run
+    for people and the detail for a data steward. Safe to call twice: a run that is done,
+    or held by a live worker, is not taken; a worker that lost its lease stores nothing."""
+    worker_id = worker_id or default_worker_id()
+    run = theme_run_claim(run_id=run_id, worker_id=worker_id)
+    if run is None:
+        found = ThemeRun.objects.filter(pk=run_id).first()
+        if found is not None and _fail_if_exhausted(found):
+            found.refresh_from_db()
+        return found
     try:
         segments = list(selectors.analysis_segments(project=run.project))
-        _set_progress(run.pk, 5)
-        engine = engine or get_engine()
-        if not segments:
-            raise _not_enough_material_class()("There is nothing to analyse yet.")
-        passages = _passages(segments)
-        _set_progress(run.pk, 10)
-        result = engine.fit([p.text for p in passages], seed=42)
-        _set_progress(run.pk, 80)
-        _store_run(run, segments, passages, result, engine=engine)
+        _set_progress(run.pk, 5, worker_id)
+        with _lease_kept(run.pk, worker_id):
+            engine = engine or get_engine()
+            if not segments:
+                raise _not_enough_material_class()("There is nothing to analyse yet.")
+            passages = _passages(segments)
+            _set_progress(run.pk, 10, worker_id)
+            result = engine.fit([p.text for p in passages], seed=42)
+        _set_progress(run.pk, 80, worker_id)
+        _store_run(run, segments, passages, result, engine=engine, worker_id=worker_id)
+    except LeaseLost:
+        logger.warning("Theme run %s: lease lost by %s; another worker has it.", run_id, worker_id)
+    except _StoryWithdrawn:
+        if _finish(run, RunStatus.DONE, message=WITHDRAWN_MESSAGE, worker_id=worker_id):
+            if selectors.analysis_segments(project=run.project).exists():
+                theme_run_start(project=run.project, user=None)
     except Exception as error:  # noqa: BLE001 — every failure must end in a clear state
         try:
             too_little = isinstance(error, _not_enough_material_class())
         except ImportError:
             too_little = False
         if too_little:
-            _finish(run, RunStatus.DONE, message=TOO_LITTLE_MESSAGE, error=str(error))
+            _finish(
+                run,
+                RunStatus.DONE,
+                message=TOO_LITTLE_MESSAGE,
+                error=str(error),
+                worker_id=worker_id,
+            )
         else:
             logger.exception("Theme run %s failed", run_id)
             _finish(
@@ -197,15 +369,25 @@ def theme_run_execute(*, run_id: int, engine=None) -> ThemeRun | None:
                 RunStatus.FAILED,
                 message=FAILED_MESSAGE,
                 error=f"{type(error).__name__}: {error}"[:4000],
+                worker_id=worker_id,
             )
     return ThemeRun.objects.filter(pk=run_id).first()
 
 
-def _finish(run: ThemeRun, status: str, *, message: str, error: str = "") -> None:
-    ThemeRun.objects.filter(pk=run.pk).update(
-        status=status, message=message, error=error, progress=100, finished_at=timezone.now()
+def _finish(run: ThemeRun, status: str, *, message: str, error: str = "", worker_id: str) -> bool:
+    ended = ThemeRun.objects.filter(
+        pk=run.pk, worker_id=worker_id, status=RunStatus.RUNNING
+    ).update(
+        status=status,
+        message=message,
+        error=error,
+        progress=100,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
     )
-    log(instance=run, action=f"storyloom.themes.run_{status}", data={"run": run.pk})
+    if ended:
+        log(instance=run, action=f"storyloom.themes.run_{status}", data={"run": run.pk})
+    return bool(ended)
 
 
 def _segment_members(passages, topics, distributions) -> dict[int, dict[int, float]]:
@@ -233,8 +415,29 @@ def _as_list(vector) -> list[float]:
 
 
 @transaction.atomic
-def _store_run(run: ThemeRun, segments, passages, result, *, engine) -> None:
+def _store_run(run: ThemeRun, segments, passages, result, *, engine, worker_id: str) -> None:
     project = run.project
+    # The project's row orders this against an erasure (themes.erasure): one waits for the
+    # other, so an erasure either sees these themes (and removes the story from them) or
+    # this run sees that the story may no longer be analysed.
+    ProjectPage.objects.select_for_update().filter(pk=project.pk).exists()
+    held = (
+        ThemeRun.objects.select_for_update()
+        .filter(pk=run.pk, worker_id=worker_id, status=RunStatus.RUNNING)
+        .exists()
+    )
+    if not held:
+        raise LeaseLost(run.pk)
+    used = {s.story_id for s in segments}
+    still = set(
+        selectors.analysis_segments(project=project)
+        .filter(story_id__in=used)
+        .order_by()
+        .values_list("story_id", flat=True)
+        .distinct()
+    )
+    if used - still:
+        raise _StoryWithdrawn
     previous = ThemeRun.objects.select_for_update().filter(project=project, is_current=True).first()
     members = _segment_members(passages, result.topics, result.distributions)
     story_of = {s.pk: s.story_id for s in segments}
@@ -289,6 +492,8 @@ def _store_run(run: ThemeRun, segments, passages, result, *, engine) -> None:
         passage_count=len(passages),
         theme_count=len(themes),
         outlier_count=outliers,
+        lease_expires_at=None,
+        story_ids=sorted(used),
         quality={
             "segments_in_no_theme": round(outliers / len(segments), 4) if segments else 0,
             "passages_in_no_theme": sum(1 for t in result.topics if t < 0),
@@ -307,7 +512,11 @@ def _store_run(run: ThemeRun, segments, passages, result, *, engine) -> None:
         fitted_state=pickle.dumps(result.state, protocol=pickle.HIGHEST_PROTOCOL),
         report=report,
     )
-    log(instance=run, action="storyloom.themes.run_done", data={"run": run.pk, **report})
+    # A word hidden in one story may still be in another's words: keywords and labels
+    # never show it (as the themes export does not).
+    themes_hide_redacted_words(project=project, logs=False)
+    report = ThemeRun.objects.filter(pk=run.pk).values_list("report", flat=True).first()
+    log(instance=run, action="storyloom.themes.run_done", data={"run": run.pk, **(report or {})})
 
 
 def _centroid(state, key: int):
@@ -441,7 +650,10 @@ def _apply(run: ThemeRun, event: CurationEvent, *, engine) -> None:
         return
     if event.action == CurationAction.MOVE:
         to_theme = _resolve(run, payload["to"])
-        segment = Segment.objects.filter(pk=payload["segment"], transcript__is_current=True).first()
+        # Only a quote that may still be analysed (its story's consent may have narrowed).
+        segment = (
+            selectors.analysis_segments(project=run.project).filter(pk=payload["segment"]).first()
+        )
         if to_theme is None or segment is None:
             raise _ReplaySkipped("the theme or the segment is gone")
         from_theme = _resolve(run, payload["from"]) if payload.get("from") else None
@@ -672,6 +884,8 @@ def theme_split(*, theme: Theme, user, k: int = 2, engine=None) -> list[Theme]:
         raise ValidationError("A theme can be split into 2 to 6 parts.")
     engine = engine or get_engine()
     with transaction.atomic():
+        # Ordered against an erasure (themes.erasure), which takes the same lock.
+        ProjectPage.objects.select_for_update().filter(pk=theme.project_id).exists()
         theme = _check_current(theme)
         parts = _split(theme, engine=engine, k=k, user=user)
         _record(
@@ -790,6 +1004,13 @@ def story_assign_incremental(*, story_id: int, engine=None) -> int:
     by_key = {t.key: t for t in Theme.objects.filter(run=run, parent__isnull=True)}
     placed: set[int] = set()
     with transaction.atomic():
+        # Ordered against an erasure (themes.erasure), which takes the same lock: the story
+        # may have been withdrawn while the engine placed it.
+        ProjectPage.objects.select_for_update().filter(pk=project.pk).exists()
+        if not selectors.analysis_segments(project=project).filter(story_id=story_id).exists():
+            return 0
+        if not ThemeRun.objects.filter(pk=run.pk, is_current=True).exists():
+            return 0
         ThemeAssignment.objects.filter(
             theme__run=run, story_id=story_id, source=AssignmentSource.MODEL
         ).delete()
@@ -816,3 +1037,88 @@ def story_assign_incremental(*, story_id: int, engine=None) -> int:
         data={"story": story_id, "segments": len(placed), "themes": sorted(touched)},
     )
     return len(placed)
+
+
+# --- Hidden words (accepted redactions) ---------------------------------------------------------
+
+
+def _map_strings(value, change):
+    """`value` (JSON: dicts, lists, strings, numbers) with `change` applied to every string."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_map_strings(v, change) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, change) for k, v in value.items()}
+    return value
+
+
+def theme_log_entries(*, project: ProjectPage):
+    """The audit log entries of the project's themes and theme runs (their label is the
+    theme's name when it was logged, their data may hold labels)."""
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import ModelLogEntry
+
+    theme_ids = {
+        str(pk) for pk in Theme.objects.filter(project=project).values_list("pk", flat=True)
+    }
+    run_ids = {
+        str(pk) for pk in ThemeRun.objects.filter(project=project).values_list("pk", flat=True)
+    }
+    types = ContentType.objects.get_for_models(Theme, ThemeRun)
+    for model, ids in ((Theme, theme_ids), (ThemeRun, run_ids)):
+        if not ids:
+            continue
+        entries = ModelLogEntry.objects.filter(content_type=types[model]).only(
+            "pk", "object_id", "label", "data"
+        )
+        for entry in entries.iterator():
+            if entry.object_id in ids:
+                yield entry
+
+
+def _rewrite_log_entries(*, project: ProjectPage, change) -> int:
+    from wagtail.models import ModelLogEntry
+
+    changed = 0
+    for entry in theme_log_entries(project=project):
+        label, data = change(entry.label), _map_strings(entry.data, change)
+        if label != entry.label or data != entry.data:
+            ModelLogEntry.objects.filter(pk=entry.pk).update(label=label[:255], data=data)
+            changed += 1
+    return changed
+
+
+def themes_hide_redacted_words(*, project: ProjectPage, logs: bool = True) -> int:
+    """Keywords and automatic labels of the project's themes (of every run), the runs'
+    reports and the themes' audit log entries, without any word that an accepted redaction
+    hides in one of the project's stories: a keyword with one is dropped, a label shows the
+    placeholder instead (as the themes export shows them). Keywords and labels are made
+    from many segments at once, so they cannot be redacted span by span. Returns how many
+    themes changed. Run when redactions change (receivers) and after each run."""
+    from stories.models import StoryPage
+    from transcription.redaction import hidden_words, scrub
+
+    hidden = hidden_words(StoryPage.objects.descendant_of(project))
+    if not hidden:
+        return 0
+
+    def hide(text: str) -> str:
+        return scrub(text, hidden)
+
+    changed = 0
+    with transaction.atomic():
+        themes = Theme.objects.filter(project=project).only("pk", "keywords", "auto_label")
+        for theme in themes:
+            keywords = [k for k in theme.keywords if hide(str(k)) == str(k)]
+            label = hide(theme.auto_label)[:200]
+            if keywords != theme.keywords or label != theme.auto_label:
+                Theme.objects.filter(pk=theme.pk).update(keywords=keywords, auto_label=label)
+                changed += 1
+        for run in ThemeRun.objects.filter(project=project).only("pk", "report"):
+            report = _map_strings(run.report, hide)
+            if report != run.report:
+                ThemeRun.objects.filter(pk=run.pk).update(report=report)
+        if logs:
+            _rewrite_log_entries(project=project, change=hide)
+    return changed

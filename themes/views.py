@@ -42,7 +42,9 @@ def _run_status(run) -> dict:
 @require_GET
 def project_themes(request, project_id):
     project = selectors.project_get_for_theme_reader(user=request.user, project_id=project_id)
-    themes = list(selectors.themes_visible_to(user=request.user, project=project))
+    themes = selectors.themes_with_words_hidden(
+        selectors.themes_visible_to(user=request.user, project=project), project=project
+    )
     for theme in themes:
         theme.quotes = selectors.theme_quotes(user=request.user, theme=theme, limit=3)
         theme.only = selectors.heard_only_by(theme.role_counts)
@@ -67,9 +69,13 @@ def project_themes(request, project_id):
 def theme_detail(request, project_id, theme_id):
     project = selectors.project_get_for_theme_reader(user=request.user, project_id=project_id)
     theme = selectors.theme_get_for_user(user=request.user, project=project, theme_id=theme_id)
-    others = [
-        t for t in selectors.themes_visible_to(user=request.user, project=project) if t != theme
-    ]
+    hidden = selectors.hidden_theme_words(project=project)
+    [theme] = selectors.themes_with_words_hidden([theme], project=project, hidden=hidden)
+    others = selectors.themes_with_words_hidden(
+        (t for t in selectors.themes_visible_to(user=request.user, project=project) if t != theme),
+        project=project,
+        hidden=hidden,
+    )
     context = {
         "project": project,
         "theme": theme,
@@ -173,7 +179,8 @@ def theme_action(request, project_id, theme_id, action):
             services.assignment_move(
                 segment=segment, from_theme=theme, to_theme=to_theme, user=user
             )
-            done = f"The quote is moved to “{to_theme.display_label}”."
+            [shown] = selectors.themes_with_words_hidden([to_theme], project=project)
+            done = f"The quote is moved to “{shown.display_label}”."
         else:
             return HttpResponse(status=404)
     except ValidationError as error:
@@ -191,10 +198,11 @@ def chart(request, project_id, name, fmt):
     if name not in CHARTS or fmt not in charts.FORMATS:
         return HttpResponse(status=404)
     if name == "map":
-        themes = selectors.themes_visible_to(
-            user=request.user, project=project, include_hidden=False
+        themes = selectors.themes_with_words_hidden(
+            selectors.themes_visible_to(user=request.user, project=project, include_hidden=False),
+            project=project,
         )
-        data = charts.theme_map(list(themes), fmt=fmt)
+        data = charts.theme_map(themes, fmt=fmt)
     elif name == "roles":
         data = charts.role_bars(selectors.who_is_heard(user=request.user, project=project), fmt=fmt)
     else:

@@ -80,6 +80,9 @@ def start_lease_sweeper() -> None:
                     )
                 clip_services.clip_requeue_expired()
                 clip_services.redacted_media_requeue_stale()
+                from stories.erasure import erasure_requeue_expired
+
+                erasure_requeue_expired()
             except Exception:  # noqa: BLE001 — the sweep must never stop the worker
                 logger.exception("The lease sweep failed; it will try again.")
             finally:

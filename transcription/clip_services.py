@@ -272,7 +272,7 @@ def clip_create(
 def _enqueue_render(clip_id: int) -> None:
     from transcription import tasks
 
-    transaction.on_commit(lambda: tasks.clip_render_task.enqueue(clip_id=clip_id))
+    transaction.on_commit(lambda: tasks.clip_render_task.enqueue(clip_id=clip_id), robust=True)
 
 
 def clip_work_dir(clip_id: int) -> Path:
@@ -575,7 +575,9 @@ def redacted_media_refresh(*, story_id: int) -> None:
 def _enqueue_playable(story_id: int) -> None:
     from transcription import tasks
 
-    transaction.on_commit(lambda: tasks.story_playable_rerender_task.enqueue(story_id=story_id))
+    transaction.on_commit(
+        lambda: tasks.story_playable_rerender_task.enqueue(story_id=story_id), robust=True
+    )
 
 
 def story_playable_rerender(*, story_id: int) -> StoryMedia | None:

@@ -189,3 +189,20 @@ def test_stewards_follow_erasures_and_read_the_certificate(client, story, report
 
     client.force_login(reporter)
     assert client.get(reverse("erasures:index")).status_code in (302, 403)
+
+
+def test_an_erasure_whose_task_was_never_queued_is_queued_by_the_sweep(
+    story, reporter, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    services.consent_withdraw(story=story, user=reporter)
+    request = ErasureRequest.objects.get()
+    assert erasure.erasure_requeue_expired() == []  # just made: its task is on its way
+
+    ErasureRequest.objects.filter(pk=request.pk).update(
+        requested_at=timezone.now() - 2 * erasure.LEASE
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert erasure.erasure_requeue_expired() == [request.pk]
+    assert len(callbacks) == 1

@@ -108,7 +108,7 @@ def test_a_csv_export_never_hands_a_spreadsheet_a_formula(project, reporter, ste
         project,
         reporter,
         steward,
-        ["=HYPERLINK(\"http://evil.example\", \"click\")", "+44 is my code", "@home", "-1 days"],
+        ['=HYPERLINK("http://evil.example", "click")', "+44 is my code", "@home", "-1 days"],
         title="=cmd|' /C calc'!A0",
         teller="Eve",
     )
@@ -118,4 +118,4 @@ def test_a_csv_export_never_hands_a_spreadsheet_a_formula(project, reporter, ste
     out, _ = _call("export", "segments", "--project", project.slug, "--format", "csv")
     texts = [row["text"] for row in csv.DictReader(io.StringIO(out))]
     assert texts and all(not text.startswith(("=", "+", "-", "@")) for text in texts)
-    assert "'=HYPERLINK(\"http://evil.example\", \"click\")" in texts
+    assert '\'=HYPERLINK("http://evil.example", "click")' in texts

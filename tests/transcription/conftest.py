@@ -10,23 +10,6 @@ from tests.test_settings import REPO, clean_env
 SCRIPT = REPO / "tests" / "transcription" / "worker_script.py"
 
 
-@pytest.fixture(scope="session")
-def migrated_var(tmp_path_factory):
-    """A file-backed SQLite database, migrated once, for tests that run real worker
-    processes (they cannot see pytest's in-memory test database)."""
-    var = tmp_path_factory.mktemp("migrated-var")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=REPO,
-        env=clean_env(var),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return var
-
-
 class Processes:
     """Runs manage.py and the worker script against this test's own copy of the database."""
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cms.models import ProjectPage
-from themes import services
+from themes import selectors, services
 from themes.models import RunStatus
 
 
@@ -26,10 +26,12 @@ class Command(BaseCommand):
                 f"Theme run {run.pk} is queued. A worker on the 'themes' queue will do it."
             )
             return
-        if run.status != RunStatus.QUEUED:
+        started = run.started_at
+        run = services.theme_run_execute(run_id=run.pk)
+        if run.status == RunStatus.RUNNING or (run.is_finished and run.started_at == started):
+            # Taken by a worker that is still alive (a run whose worker died is taken over).
             state = run.get_status_display().lower()
             raise CommandError(f"Theme run {run.pk} for this project is already {state}.")
-        run = services.theme_run_execute(run_id=run.pk)
         if run.status == RunStatus.FAILED:
             raise CommandError(f"{run.message}\n{run.error}")
         if run.message:
@@ -40,7 +42,8 @@ class Command(BaseCommand):
             f"from {_count(run.story_count, 'story', 'stories')} "
             f"({_count(run.outlier_count, 'segment')} in no theme)."
         )
-        for theme in run.themes.filter(merged_into__isnull=True, split_into=[], hidden=False):
+        themes = run.themes.filter(merged_into__isnull=True, split_into=[], hidden=False)
+        for theme in selectors.themes_with_words_hidden(themes, project=found):
             self.stdout.write(
                 f"- {theme.display_label}: {_count(theme.size, 'segment')}, "
                 f"{_count(theme.storyteller_count, 'storyteller')} "
