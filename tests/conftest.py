@@ -112,3 +112,14 @@ def migrated_var(tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return var
+
+
+# Real-worker tests run manage.py processes on their own migrated SQLite file, whatever
+# DATABASE_URL says: running them again in the PostgreSQL pass would test nothing new.
+WORKER_FIXTURES = {"processes", "theme_processes", "migrated_var"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WORKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.no_database)

@@ -19,6 +19,8 @@ from django.conf import settings
 
 from tests.test_settings import REPO, clean_env, load_settings
 
+pytestmark = pytest.mark.no_database
+
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 APP_SERVICES = ("web", "worker", "migrate", "scheduler")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.no_database
+
 REPO = Path(__file__).resolve().parents[1]
 QUEUES = ["default", "transcription", "themes"]
 

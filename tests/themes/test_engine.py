@@ -20,6 +20,8 @@ from themes import engines
 from themes.engines import NotEnoughMaterial
 from themes.quality import agreement, npmi_coherence, topic_diversity
 
+pytestmark = pytest.mark.no_database
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # 13 passages of the kind a small pilot gathers: housing (0-4), work (5-8), probation (9-12).

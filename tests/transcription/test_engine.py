@@ -13,6 +13,8 @@ from tests.transcription import speech
 from tests.transcription.speech import JFK, reference, transcript_text, wer
 from transcription import engines, media, models_cache, pipeline
 
+pytestmark = pytest.mark.no_database
+
 base_engine = speech.base_engine  # fixtures
 tiny_engine = speech.tiny_engine
 

@@ -11,6 +11,8 @@ from PIL import Image
 from tests.conftest import AUDIO
 from transcription import media
 
+pytestmark = pytest.mark.no_database
+
 FORMATS = AUDIO / "formats"
 JFK = AUDIO / "jfk.flac"
 BRAND_KEYS = {"major_brand", "minor_version", "compatible_brands"}

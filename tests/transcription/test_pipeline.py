@@ -11,6 +11,8 @@ from transcription import pipeline
 from transcription.media import MediaError
 from transcription.results import SegmentResult, WordResult
 
+pytestmark = pytest.mark.no_database
+
 FORMATS = AUDIO / "formats"
 base_engine = speech.base_engine  # fixtures
 tiny_engine = speech.tiny_engine
