@@ -2,9 +2,13 @@
 project's action, saves go through actions.services), the statuses stewards configure, the
 dashboard report and home-page panel, the story's impact-trail button, and log actions."""
 
+from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import URLPattern, include, path, reverse
 from django.utils.functional import cached_property
 from django_filters import BooleanFilter, ModelChoiceFilter
@@ -14,11 +18,20 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import Button
 from wagtail.permission_policies.base import BasePermissionPolicy
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.chooser import (
+    ChooseResultsView,
+    ChooseView,
+    SnippetChooserViewSet,
+    SnippetChosenMultipleView,
+    SnippetChosenView,
+    SnippetCreateView,
+)
 from wagtail.snippets.views.snippets import CreateView, EditView, IndexView, SnippetViewSet
 
 from actions import admin_urls, selectors, services
@@ -193,8 +206,52 @@ def _owner_label(action) -> str:
     return action.owner.get_full_name() or action.owner.get_username()
 
 
+# --- The action chooser (e.g. a parent action): only actions the viewer may see ----------------
+
+
+class ActionChooseView(ChooseView):
+    def get_object_list(self):
+        return selectors.actions_visible_to(user=self.request.user)
+
+
+class ActionChooseResultsView(ChooseResultsView):
+    def get_object_list(self):
+        return selectors.actions_visible_to(user=self.request.user)
+
+
+class ActionChosenView(SnippetChosenView):
+    def get_object(self, pk):
+        # 404 (never 403, never the title) for an action the viewer may not see.
+        return selectors.action_get_for_user(user=self.request.user, action_id=pk)
+
+
+class ActionChosenMultipleView(SnippetChosenMultipleView):
+    def get_objects(self, pks):
+        ids = [pk for pk in pks if str(pk).isdigit()]
+        return selectors.actions_visible_to(user=self.request.user).filter(pk__in=ids)
+
+
+class ActionChooserCreateView(SnippetCreateView):
+    """The chooser has no "Create" tab (actions are added on their own form): its URL, which
+    Wagtail keeps, answers 404 instead of failing on the missing form."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.get_creation_form_class() is None:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ActionChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = ActionChooseView
+    choose_results_view_class = ActionChooseResultsView
+    chosen_view_class = ActionChosenView
+    chosen_multiple_view_class = ActionChosenMultipleView
+    create_view_class = ActionChooserCreateView
+
+
 class ActionViewSet(SnippetViewSet):
     model = Action
+    chooser_viewset_class = ActionChooserViewSet
     icon = "tasks"
     menu_label = "Actions"
     menu_order = 260
@@ -244,8 +301,22 @@ def _guard(view):
     return visible_actions_only
 
 
+class ActionStatusDeleteView(generic.DeleteView):
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except ProtectedError:
+            messages.error(
+                self.request,
+                f"“{self.object}” is the status of some actions or their updates, so it cannot "
+                "be deleted. Give those actions another status first.",
+            )
+            return redirect(self.index_url_name)
+
+
 class ActionStatusViewSet(ModelViewSet):
     model = ActionStatus
+    delete_view_class = ActionStatusDeleteView
     icon = "list-ol"
     menu_label = "Action statuses"
     add_to_settings_menu = True
