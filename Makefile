@@ -14,7 +14,7 @@ BERTOPIC := bertopic==0.17.4
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: run test test-quick lint format venv embedding-model debian-packages clean
+.PHONY: run test test-quick lint format venv embedding-model node-tools debian-packages clean
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -33,6 +33,15 @@ embedding-model: $(VENV)/.installed
 	@$(PY) scripts/install_embedding_model.py
 
 venv: $(VENV)/.installed embedding-model
+
+# axe-core for the accessibility tests, at the version pinned in package-lock.json (npm ci
+# installs exactly that, checked against its integrity hash); a quick check when it is there.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "The accessibility tests need Node.js and npm (e.g. sudo apt-get install nodejs npm)."; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-tools: node_modules/.package-lock.json
 
 # Debian packages: espeak-ng voices the demo stories, chromium runs the browser tests.
 debian-packages:
@@ -61,7 +70,7 @@ run: venv debian-packages
 
 # The whole suite on SQLite, then again on PostgreSQL when it answers on 127.0.0.1:5432
 # (leaving out the tests that never use the test database: see the no_database marker).
-test: venv debian-packages
+test: venv debian-packages node-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \

@@ -25,3 +25,7 @@ class ActionsConfig(AppConfig):
         from cms.project_links import register_project_link
 
         register_project_link(receivers.you_said_we_did_link)
+        from actions.erasure import actions_erasure_step
+        from stories.erasure import register_erasure_step
+
+        register_erasure_step("actions", actions_erasure_step, order=10)

@@ -346,10 +346,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"hide_page_paths": {"()": "cms.log_filters.HidePagePaths"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Wagtail logs page titles at INFO; story titles stay out of the server logs.
         "wagtail": {"level": "WARNING"},
+        # "Not Found: /project/stories/<slug made from the title>/": the slug is hidden.
+        "django.request": {"filters": ["hide_page_paths"]},
     },
 }

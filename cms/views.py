@@ -1,5 +1,9 @@
 from django.http import Http404
+from wagtail import hooks
+from wagtail.admin.views.chooser import BrowseView
 from wagtail.admin.views.reports.audit_logging import LogEntriesView
+from wagtail.admin.views.reports.page_types_usage import PageTypesUsageReportView
+from wagtail.models import Page
 
 from cms.audit import sensitive_actions
 from cms.roles import user_is_steward
@@ -25,3 +29,30 @@ class SensitiveAccessView(LogEntriesView):
 
     def get_filename(self):
         return "sensitive-access-" + super().get_filename().removeprefix("audit-log-")
+
+
+class PageTypesUsageView(PageTypesUsageReportView):
+    """Wagtail's "Page types usage" report names the most recently edited page of each type
+    across every project (a draft story's title from another project): data stewards only,
+    404 for anyone else. Routed in cms/urls.py in place of Wagtail's own."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not user_is_steward(request.user):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PageChooserBrowseView(BrowseView):
+    """Wagtail's page chooser opened at a page shows that page's title whatever the
+    construct_page_chooser_queryset hooks say (they filter its children only): the page
+    itself must pass the same hooks, so another project's story or workshop answers 404.
+    Routed in cms/urls.py in place of Wagtail's own."""
+
+    def get(self, request, parent_page_id=None):
+        if parent_page_id is not None:
+            pages = Page.objects.filter(pk=parent_page_id)
+            for hook in hooks.get_hooks("construct_page_chooser_queryset"):
+                pages = hook(pages, request)
+            if not pages.exists():
+                raise Http404
+        return super().get(request, parent_page_id)

@@ -61,3 +61,12 @@ def sensitive_access_menu_item():
         icon_name="view",
         order=900,
     )
+
+
+@hooks.register("construct_reports_menu")
+def page_types_report_for_stewards_only(request, menu_items):
+    # Its view answers 404 to anyone else (cms.views.PageTypesUsageView).
+    from cms.roles import user_is_steward
+
+    if not user_is_steward(request.user):
+        menu_items[:] = [item for item in menu_items if item.name != "page-types-usage"]

@@ -6,6 +6,7 @@ import swapper
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -26,8 +27,9 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permission_policies.pages import PagePermissionPolicy
 from wagtail.permissions import policy_registry, register_permission_policy
 
-from cms.admin_viewsets import ReadOnlyModelViewSet, without_views
+from cms.admin_viewsets import ReadOnlyModelViewSet, visible_objects_only, without_views
 from cms.models import ProjectPage
+from cms.roles import user_is_steward
 from cms.selectors import projects_for_user
 from stories import selectors, services
 from stories.models import (
@@ -146,7 +148,10 @@ class StorytellerViewSet(ModelViewSet):
         )
 
     def get_urlpatterns(self):
-        return without_views(super().get_urlpatterns(), {"add", "delete"})
+        return visible_objects_only(
+            without_views(super().get_urlpatterns(), {"add", "delete"}),
+            lambda user: selectors.storytellers_visible_to(user=user),
+        )
 
 
 # --- Consent history ----------------------------------------------------------------------
@@ -247,6 +252,17 @@ class ConsentViewSet(ReadOnlyModelViewSet):
     search_fields = ["story__title"]
     search_backend_name = None
     ordering = ["-recorded_at"]
+
+    def get_urlpatterns(self):
+        return visible_objects_only(
+            super().get_urlpatterns(), lambda user: selectors.consents_visible_to(user=user)
+        )
+
+
+def _erasures_visible_to(user):
+    if user.is_authenticated and user_is_steward(user):
+        return ErasureRequest.objects.all()
+    return ErasureRequest.objects.none()
 
 
 # --- Stories listing ----------------------------------------------------------------------
@@ -377,12 +393,37 @@ class StoryAwareSearchView(PageSearchView):
         return StoryAwarePagePolicy(Page)
 
 
+def _hidden_parent_is_404(request, kwargs) -> None:
+    """The explorer and "add a page here" opened at a page the explorer hides from the
+    viewer (every app's construct_explorer_page_queryset hook: another project's story or
+    workshop) answer 404, as the page's own views do, rather than Wagtail's redirect."""
+    if "parent_page_id" not in kwargs:
+        return
+    pages = Page.objects.filter(pk=kwargs["parent_page_id"])
+    page = pages.first()
+    if page is None or page.is_root():
+        return
+    for hook in hooks.get_hooks("construct_explorer_page_queryset"):
+        pages = hook(page.get_parent(), pages, request)
+    if not pages.exists():
+        raise Http404
+
+
 class BasePageViewSet(PageViewSet):
     """Wagtail's own page views, with a page search that leaves out hidden stories (the
     admin page search has no queryset hook)."""
 
     model = Page
     search_view_class = StoryAwareSearchView
+
+    def get_view_by_name(self, name):
+        view = super().get_view_by_name(name)
+
+        def hidden_parents_404(request, *args, **kwargs):
+            _hidden_parent_is_404(request, kwargs)
+            return view(request, *args, **kwargs)
+
+        return hidden_parents_404
 
 
 class StoryPageViewSet(PageViewSet):
@@ -395,9 +436,11 @@ class StoryPageViewSet(PageViewSet):
         view = super().get_view_by_name(name)
 
         def visible_stories_only(request, *args, **kwargs):
-            for key in ("page_id", "page_to_move_id"):
+            # "pk": the revisions comparison names the page so.
+            for key in ("page_id", "page_to_move_id", "pk"):
                 if key in kwargs:
                     selectors.story_get_for_user(user=request.user, story_id=kwargs[key])
+            _hidden_parent_is_404(request, kwargs)
             return view(request, *args, **kwargs)
 
         return visible_stories_only
@@ -467,6 +510,9 @@ class ErasureViewSet(ReadOnlyModelViewSet):
     ]
     list_filter = ["status", "kind", "reason"]
     ordering = ["-requested_at"]
+
+    def get_urlpatterns(self):
+        return visible_objects_only(super().get_urlpatterns(), _erasures_visible_to)
 
 
 @hooks.register("register_admin_viewset")

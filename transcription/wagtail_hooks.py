@@ -14,7 +14,7 @@ from wagtail.admin.views import generic
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from cms.admin_viewsets import ReadOnlyModelViewSet
+from cms.admin_viewsets import ReadOnlyModelViewSet, visible_objects_only
 from cms.roles import user_is_steward
 from transcription import selectors, services
 from transcription.models import TranscriptionJob
@@ -74,7 +74,10 @@ class TranscriptionJobViewSet(ReadOnlyModelViewSet):
     ordering = ["-finished_at"]
 
     def get_urlpatterns(self):
-        return super().get_urlpatterns() + [path("<int:pk>/retry/", retry_view, name="retry")]
+        return visible_objects_only(
+            super().get_urlpatterns() + [path("<int:pk>/retry/", retry_view, name="retry")],
+            lambda user: selectors.jobs_needing_attention(user=user),
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -171,6 +174,14 @@ def transcript_editor_button(page, user, view_name, next_url=None):
         icon_name="doc-full",
         priority=45,
     )
+
+
+@hooks.register("register_page_listing_more_buttons")
+def transcript_editor_listing_button(page, user, next_url=None):
+    """The same "Transcript" in a story's row of the page listings (Stories): facilitators,
+    who cannot edit stories, never see the story's header, and open transcripts (to make
+    clips) from there."""
+    yield from transcript_editor_button(page, user, view_name="listing", next_url=next_url)
 
 
 # --- Clips, captions and the redacted playable copy (issue 4: AUDIO+CLIPS) -----------------

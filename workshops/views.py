@@ -8,7 +8,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from wagtail.log_actions import log
 
 from cms.selectors import projects_for_user
@@ -423,7 +428,7 @@ def clip(request, workshop_id, clip_id):
     return TemplateResponse(request, "workshops/clip.html", context)
 
 
-@require_GET
+@require_safe  # HEAD too: players ask before they fetch
 def clip_media(request, workshop_id, clip_id):
     workshop, clip = _pack_clip(request, workshop_id, clip_id)
     if not selectors.clip_can_play(clip):
@@ -447,7 +452,7 @@ def clip_media(request, workshop_id, clip_id):
     )
 
 
-@require_GET
+@require_safe  # HEAD too: players ask before they fetch
 def clip_captions(request, workshop_id, clip_id):
     _, clip = _pack_clip(request, workshop_id, clip_id)
     captions = clip.captions or "WEBVTT\n"

@@ -47,7 +47,9 @@ class WorkshopPageViewSet(PageViewSet):
         view = super().get_view_by_name(name)
 
         def project_members_only(request, *args, **kwargs):
-            for key in ("page_id", "page_to_move_id"):
+            # "pk": the revisions comparison names the page so. "parent_page_id": the
+            # explorer and "add a page here", opened at a workshop.
+            for key in ("page_id", "page_to_move_id", "pk", "parent_page_id"):
                 if key in kwargs and WorkshopPage.objects.filter(pk=kwargs[key]).exists():
                     selectors.workshop_get_for_user(user=request.user, workshop_id=kwargs[key])
             return view(request, *args, **kwargs)

@@ -122,6 +122,8 @@
         : fresh.querySelector(".line__name button, .line__name span");
       if (focusTarget && wasEditing) focusTarget.focus();
       refreshClipPicks();
+      // Changed words may hold a name to hide: the list of suggestions is fetched again.
+      if (wasEditing) await refreshRegions(["[data-editor-redactions]"]);
     }
     announce(body.message);
   }
@@ -130,7 +132,7 @@
   // swapped in, rather than reloading the page (the recording keeps playing).
   const REGIONS = ["[data-editor-lines]", "[data-editor-redactions]", "[data-editor-checked]"];
 
-  async function refreshRegions() {
+  async function refreshRegions(regions) {
     const response = await fetch(window.location.href, {
       credentials: "same-origin",
       headers: { Accept: "text/html" },
@@ -140,7 +142,7 @@
       return;
     }
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    REGIONS.forEach(function (selector) {
+    (regions || REGIONS).forEach(function (selector) {
       const now = editor.querySelector(selector);
       const fresh = page.querySelector(selector);
       if (now && fresh) now.replaceWith(document.importNode(fresh, true));
