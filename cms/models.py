@@ -24,6 +24,11 @@ class HomePage(Page):
         return context
 
 
+class RetentionAction(models.TextChoices):
+    ERASE = "erase", "Erase the story and everything made from it"
+    ANONYMISE = "anonymise", "Anonymise it: keep its redacted words, remove who told it"
+
+
 class ProjectPage(Page):
     """A reporting programme: one service, its reporters, its stories."""
 
@@ -33,6 +38,14 @@ class ProjectPage(Page):
         default=36,
         validators=[MinValueValidator(1), MaxValueValidator(240)],
         help_text="How long stories are kept after they are recorded, in months.",
+    )
+    retention_action = models.CharField(
+        max_length=10,
+        choices=RetentionAction.choices,
+        default=RetentionAction.ERASE,
+        help_text="What happens to a story at the end of its retention period. Anonymised "
+        "stories keep their redacted words for themes and actions; their recordings, "
+        "storyteller, hidden words and details go.",
     )
     custom_vocabulary = models.TextField(
         blank=True,
@@ -59,6 +72,7 @@ class ProjectPage(Page):
         MultiFieldPanel(
             [
                 FieldPanel("retention_months", permission="cms.manage_data_governance"),
+                FieldPanel("retention_action", permission="cms.manage_data_governance"),
                 FieldPanel(
                     "delete_originals_after_verified_days",
                     permission="cms.manage_data_governance",

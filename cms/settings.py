@@ -291,6 +291,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "cms/locked_out.html"
 AXES_VERBOSE = False
+# Password reset: at most this many an hour for one e-mail address from one network address,
+# and for one account; past that, the same "check your e-mail" page and no mail
+# (cms.password_reset).
+WAGTAILADMIN_USER_PASSWORD_RESET_FORM = "cms.password_reset.RateLimitedPasswordResetForm"
+STORYLOOM_PASSWORD_RESETS_PER_HOUR = int(os.environ.get("STORYLOOM_PASSWORD_RESETS_PER_HOUR", 5))
 # Two-step login: the login page (django-two-factor-auth's, at /admin/login/) asks anyone
 # who has set up an authenticator app (Account → Two-step login) for its code as well.
 TWO_FACTOR_PATCH_ADMIN = False

@@ -148,6 +148,9 @@ class StoryPage(Page):
     # Set in the same transaction as a full withdrawal of consent: from then on nobody sees
     # the story, while the erasure job removes it and everything made from it.
     withdrawn = models.BooleanField(default=False, db_index=True)
+    # Set when the story was anonymised at the end of its retention period (stories.erasure):
+    # from then on it is no longer about anyone, and retention leaves it alone.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -186,6 +189,7 @@ class StoryPage(Page):
         page.media_state = self.media_state
         page.media_message = self.media_message
         page.withdrawn = self.withdrawn
+        page.anonymised_at = self.anonymised_at
         return page
 
     @property
@@ -320,6 +324,7 @@ class Consent(models.Model):
 class ErasureKind(models.TextChoices):
     FULL = "full", "Whole story erased"
     NARROW = "narrow", "Only what consent no longer covers"
+    ANONYMISE = "anonymise", "Anonymised at the end of retention"
 
 
 class ErasureStatus(models.TextChoices):

@@ -128,7 +128,14 @@ def storyteller_create(
         contact_details=contact_details,
         created_by=user,
     )
-    log(instance=storyteller, action="wagtail.create", user=user)
+    # Labelled by number: the audit log outlives the storyteller's consent, and a
+    # "made-up" name is sometimes the storyteller's own.
+    log(
+        instance=storyteller,
+        action="wagtail.create",
+        user=user,
+        title=f"Storyteller {storyteller.pk}",
+    )
     return storyteller
 
 
@@ -557,6 +564,32 @@ def erasure_request_create(
         )
         # Robust: the request is already stored; if the queue is down, a worker's sweep
         # (stories.erasure.erasure_requeue_expired) queues it again.
+        transaction.on_commit(lambda: erasure_run_task.enqueue(request.pk), robust=True)
+    return request
+
+
+def story_anonymise_request(*, story: StoryPage, user=None, reason: str = "retention"):
+    """Start anonymising a story (stories.erasure.stories_anonymise): an ErasureRequest of
+    kind "anonymise", run by the erasure job with its ledger, so a worker that dies
+    half-way is followed by one that carries on. The story stays visible meanwhile."""
+    from stories.tasks import erasure_run_task
+
+    with transaction.atomic():
+        request = ErasureRequest.objects.create(
+            story=story,
+            project=story.get_project(),
+            kind=ErasureKind.ANONYMISE,
+            reason=reason,
+            # What "no voice" removes (recordings' sound in clips) goes too.
+            scopes_removed=["voice"],
+            requested_by=user,
+        )
+        log(
+            instance=story,
+            action="storyloom.erasure.request",
+            user=user,
+            data={"reference": str(request.reference), "kind": request.kind},
+        )
         transaction.on_commit(lambda: erasure_run_task.enqueue(request.pk), robust=True)
     return request
 

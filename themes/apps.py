@@ -47,10 +47,16 @@ def start_lease_sweeper() -> None:
     def sweep_forever():
         import time
 
+        from django.apps import apps
         from django.db import connections
 
         from themes import services
 
+        # Not before every app is ready: until django_tasks_db's is, enqueueing a task fails
+        # (its run_after default is set by a signal that app connects), and on a slow start
+        # the sweep's requeues were lost until the next sweep, minutes later.
+        while not apps.ready:
+            time.sleep(0.2)
         time.sleep(2)
         while True:
             try:

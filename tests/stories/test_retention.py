@@ -85,3 +85,30 @@ def test_a_bad_date_is_a_clear_error(db):
 
     with pytest.raises(CommandError, match="not a date"):
         call_command("daily", "--date", "26/11/2026")
+
+
+def test_deleting_originals_after_verification_keeps_the_transcript(project, reporter, steward):
+    """The job that transcribed a recording points at it; the recording going must not
+    take the job, and with it the transcript, along."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stories.models import StoryMedia
+    from tests.transcription import clipkit
+    from transcription.models import Segment, Transcript, TranscriptionJob
+
+    story = clipkit.jfk_story(project, reporter)
+    original = StoryMedia.objects.get(story=story, role=StoryMedia.Role.RECORDING)
+    TranscriptionJob.objects.filter(story=story).update(media=original)
+    project.delete_originals_after_verified_days = 30
+    project.save()
+    Transcript.objects.filter(story=story).update(
+        verified_at=timezone.now() - timedelta(days=40), verified_by=steward
+    )
+
+    daily.daily_run(today=timezone.localdate())
+
+    assert not StoryMedia.objects.filter(pk=original.pk).exists()
+    assert Transcript.objects.filter(story=story, is_current=True).exists()
+    assert Segment.objects.filter(story=story).count() == len(clipkit.JFK_LINES)
