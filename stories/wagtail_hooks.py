@@ -22,6 +22,7 @@ from wagtail.admin.views.pages.listing import PageFilterSet
 from wagtail.admin.views.pages.search import SearchView as PageSearchView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.viewsets.pages import PageListingViewSet, PageViewSet
+from wagtail.log_actions import LogFormatter
 from wagtail.models import WorkflowState
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permission_policies.pages import PagePermissionPolicy
@@ -35,6 +36,7 @@ from stories import selectors, services
 from stories.models import (
     CONSENT_SCOPES,
     Consent,
+    ErasureKind,
     ErasureRequest,
     StoryPage,
     Storyteller,
@@ -564,6 +566,18 @@ def stories_are_not_copied(request, page):
 # --- Audit log actions --------------------------------------------------------------------
 
 
+class ErasureStartedFormatter(LogFormatter):
+    """An erasure job started: "Anonymising started" for retention's anonymising (its kind
+    is in the entry's data; nothing else is)."""
+
+    label = "Erasure started"
+
+    def format_message(self, log_entry):
+        if (log_entry.data or {}).get("kind") == ErasureKind.ANONYMISE:
+            return "Anonymising started"
+        return "Erasure started"
+
+
 @hooks.register("register_log_actions")
 def register_story_log_actions(actions):
     actions.register_action(
@@ -576,7 +590,7 @@ def register_story_log_actions(actions):
         "Consent narrowed or withdrawn",
     )
     actions.register_action("storyloom.media.view", "Recording opened", "Recording opened")
-    actions.register_action("storyloom.erasure.request", "Erasure started", "Erasure started")
+    actions.register_action("storyloom.erasure.request")(ErasureStartedFormatter)
     actions.register_action(
         "storyloom.consent.evidence_view",
         "Consent evidence opened",

@@ -277,3 +277,14 @@ def test_a_written_story_keeps_only_its_redacted_text(anonymising, reporter):
     assert story.text_body == "I waited two hours at [place].\n\nNobody told me why."
     assert not StoryMedia.objects.filter(story=story).exists()
     assert scan_database({"place": "quillmoor"}) == {"place": []}
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_story_history_says_anonymising_started_and_names_nobody(old_story):
+    from wagtail.models import PageLogEntry
+
+    _anonymise_past_retention()
+
+    entry = PageLogEntry.objects.get(page_id=old_story.pk, action="storyloom.erasure.request")
+    assert entry.message == "Anonymising started"
+    assert entry.label == f"Anonymised story {old_story.pk}"
