@@ -221,6 +221,9 @@ def stories_erasure_step(scope: ErasureScope) -> dict[str, int]:
         return {}
 
     removed: dict[str, int] = {}
+    # Locked first: a playable copy being made meanwhile waits, then sees the story
+    # anonymised and is not kept (transcription.clip_services.story_playable_rerender).
+    StoryPage.objects.select_for_update().filter(pk=story.pk).first()
     media = list(StoryMedia.objects.filter(story=story))
     removed["recordings and copies"] = sum(_delete_file(m.file) for m in media)
     consents = list(Consent.objects.filter(story=story))
@@ -314,6 +317,9 @@ def stories_anonymise(story: StoryPage) -> dict[str, int]:
     from stories.models import Consent, StoryMedia, Storyteller
 
     removed: dict[str, int] = {}
+    # Locked first: a playable copy being made meanwhile waits, then sees the story
+    # anonymised and is not kept (transcription.clip_services.story_playable_rerender).
+    StoryPage.objects.select_for_update().filter(pk=story.pk).first()
     media = list(StoryMedia.objects.filter(story=story))
     removed["recordings and copies"] = sum(_delete_file(m.file) for m in media)
     _forget_log_entries(StoryMedia, [m.pk for m in media])

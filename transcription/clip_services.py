@@ -594,7 +594,15 @@ def story_playable_rerender(*, story_id: int) -> StoryMedia | None:
     with _local_copy(recording) as source, tempfile.TemporaryDirectory() as out:
         path, content_type = media_tools.make_playable(source, Path(out), silence=ranges)
         with transaction.atomic():
-            StoryPage.objects.select_for_update().filter(pk=story.pk).first()
+            locked = StoryPage.objects.select_for_update().filter(pk=story.pk).first()
+            if (
+                locked is None
+                or locked.withdrawn
+                or locked.anonymised_at is not None
+                or not StoryMedia.objects.filter(pk=recording.pk).exists()
+            ):
+                # Erased or anonymised while this copy was being made: it is not kept.
+                return None
             newer = story.media.filter(role=StoryMedia.Role.PLAYABLE, created_at__gt=read_at)
             if newer.exists():
                 return newer.first()  # another worker made a more recent one meanwhile

@@ -288,3 +288,25 @@ def test_the_story_history_says_anonymising_started_and_names_nobody(old_story):
     entry = PageLogEntry.objects.get(page_id=old_story.pk, action="storyloom.erasure.request")
     assert entry.message == "Anonymising started"
     assert entry.label == f"Anonymised story {old_story.pk}"
+
+
+@pytest.mark.slow
+@time_machine.travel(TODAY, tick=False)
+def test_a_playable_copy_being_made_while_the_story_is_anonymised_is_not_kept(
+    old_story, private_media, monkeypatch
+):
+    """The copy with hidden words silenced takes a while to make (a real decode and encode);
+    anonymising that finishes meanwhile deletes every recording, and the copy must not
+    bring the voice back."""
+    make_playable = clip_services.media_tools.make_playable
+
+    def anonymised_meanwhile(*args, **kwargs):
+        made = make_playable(*args, **kwargs)
+        _anonymise_past_retention()
+        return made
+
+    monkeypatch.setattr(clip_services.media_tools, "make_playable", anonymised_meanwhile)
+
+    assert clip_services.story_playable_rerender(story_id=old_story.pk) is None
+    assert not StoryMedia.objects.filter(story_id=old_story.pk).exists()
+    assert _stored_files(private_media) == []
