@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "two_factor",
     "formtools",
     "axes",
+    # Resumable uploads from phones (the tus protocol): stories.resumable.
+    "rest_framework_tus",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -230,6 +232,17 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 STORYLOOM_UPLOADS_PER_WINDOW = int(os.environ.get("STORYLOOM_UPLOADS_PER_WINDOW", 30))
 STORYLOOM_UPLOAD_WINDOW_MINUTES = int(os.environ.get("STORYLOOM_UPLOAD_WINDOW_MINUTES", 10))
 STORYLOOM_UPLOAD_RATE_CACHE = "uploads"
+# Resumable uploads (tus, served by drf-tus in stories.resumable): the phone sends the
+# recording in pieces of this size, each read whole into memory, so it stays below Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB). What has arrived lies under PRIVATE_MEDIA_ROOT; an
+# upload not finished and used within UPLOAD_EXPIRES is removed by the daily job.
+STORYLOOM_UPLOAD_CHUNK_BYTES = int(os.environ.get("STORYLOOM_UPLOAD_CHUNK_BYTES", 1024**2))
+REST_FRAMEWORK_TUS = {
+    "UPLOAD_MODEL": "stories.ResumableUpload",
+    "SAVE_HANDLER_CLASS": "stories.resumable.KeepInPrivateFolder",
+    "UPLOAD_EXPIRES": timedelta(days=1),
+    "MAX_FILE_SIZE": STORYLOOM_MAX_UPLOAD_BYTES,
+}
 # Media probing runs in a separate process with these limits.
 STORYLOOM_PROBE_TIMEOUT_S = int(os.environ.get("STORYLOOM_PROBE_TIMEOUT_S", 30))
 STORYLOOM_PROBE_MEMORY_BYTES = int(os.environ.get("STORYLOOM_PROBE_MEMORY_BYTES", 1024**3))

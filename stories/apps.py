@@ -20,5 +20,9 @@ class StoriesConfig(AppConfig):
         from stories.sweeper import sweep_daily
 
         register_daily_job("orphan-sweep", sweep_daily)
+        from stories.resumable import expire_daily
+
+        # Named to run before the orphan sweep, which would otherwise find their files first.
+        register_daily_job("expired-uploads", expire_daily)
         # Last: it deletes the story itself, after every app has removed what it made.
         register_erasure_step("stories", stories_erasure_step, order=90)

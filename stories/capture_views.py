@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from wagtail.models import WorkflowState
 
 from cms.selectors import projects_for_reporting, projects_for_user
-from stories import selectors, services, uploads
+from stories import resumable, selectors, services, uploads
 from stories.consent import EASY_READ, SCRIPT, SCRIPT_VERSION, script_text
 from stories.forms import CaptureForm
 from stories.models import StoryPage
@@ -88,16 +88,23 @@ def _discard_partial_upload(request) -> None:
 @require_http_methods(["GET", "HEAD", "POST"])
 def capture(request, project_slug):
     project = _capture_project(request.user, project_slug)
+    finished_upload = None
     if request.method == "POST":
-        refused = _refuse_before_reading(request, project) or _read_upload(request, project)
+        # A recording sent ahead by resumable upload (stories.resumable): 404 unless it is
+        # the reporter's own, finished. It was counted against the limit when it began.
+        finished_upload = resumable.finished_upload_for(request, project)
+        counted = finished_upload is not None and resumable.use_credit(upload=finished_upload)
+        refused = _refuse_before_reading(request, project, counted=counted) or _read_upload(
+            request, project
+        )
         if refused is not None:
             return refused
-    return _capture(request, project)
+    return _capture(request, project, finished_upload)
 
 
-def _refuse_before_reading(request, project):
+def _refuse_before_reading(request, project, *, counted=False):
     """Answers that need none of the body: too many stories lately, no length, too big."""
-    wait = uploads.upload_wait_seconds(request.user)
+    wait = 0 if counted else uploads.upload_wait_seconds(request.user)
     if wait:
         response = _upload_refused(
             request, project, message=uploads.rate_limit_message(wait), status=429
@@ -141,12 +148,22 @@ def _read_upload(request, project):
 
 
 @csrf_protect
-def _capture(request, project):
+def _capture(request, project, finished_upload=None):
     if request.method != "POST":
         form = CaptureForm(project=project, user=request.user)
         return render(request, "stories/capture.html", _form_context(project, form))
-    form = CaptureForm(request.POST, request.FILES, project=project, user=request.user)
-    story = _create_and_submit(form, project=project, user=request.user)
+    files = request.FILES
+    if finished_upload is not None:
+        files = resumable.files_with_upload(
+            files, upload=finished_upload, story_type=request.POST.get("story_type", "")
+        )
+    form = CaptureForm(request.POST, files, project=project, user=request.user)
+    try:
+        story = _create_and_submit(form, project=project, user=request.user)
+    finally:
+        resumable.close_files(files)
+    if finished_upload is not None:
+        resumable.upload_after_submit(upload=finished_upload, form=form, story=story)
     if story is None:
         # A problem with what was sent is the sender's (400); a full disk is ours (503).
         status = 503 if getattr(form, "server_problem", False) else 400
@@ -235,6 +252,8 @@ def _form_context(project, form):
         "consent_easy_read": EASY_READ,
         "max_upload_bytes": settings.STORYLOOM_MAX_UPLOAD_BYTES,
         "too_large_message": uploads.too_large_message(),
+        "resumable_upload_url": reverse("stories:resumable_uploads", args=[project.slug]),
+        "upload_chunk_bytes": settings.STORYLOOM_UPLOAD_CHUNK_BYTES,
     }
 
 

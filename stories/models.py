@@ -1,4 +1,7 @@
+import os
+import tempfile
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import storages
@@ -6,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
+from rest_framework_tus.models import AbstractUpload
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.models import Page
@@ -372,3 +376,39 @@ class ErasureRequest(models.Model):
 
     def __str__(self):
         return f"Erasure {self.reference}"
+
+
+# Where the pieces of resumable uploads gather, under PRIVATE_MEDIA_ROOT.
+RESUMABLE_FOLDER = "uploads-in-progress"
+
+
+class ResumableUpload(AbstractUpload):
+    """A recording on its way from a reporter's phone in pieces (the tus protocol, served by
+    drf-tus in stories.resumable). What has arrived lies in a file of its own under
+    PRIVATE_MEDIA_ROOT, never in public media. Private to the reporter who began it, used
+    once by the capture form and then deleted; one not used in time expires
+    (stories.resumable.resumable_uploads_expire)."""
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    project = models.ForeignKey(ProjectPage, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Counted against the per-user limit when it began, it lets the first form that names
+    # it through uncounted; a form sent again (after a problem) counts as any other.
+    credit_used = models.BooleanField(default=False)
+
+    def get_or_create_temporary_file(self):
+        if not self.temporary_file_path:
+            folder = Path(settings.PRIVATE_MEDIA_ROOT) / RESUMABLE_FOLDER
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # mkstemp: readable by this user only, under a name that takes nothing from the
+            # uploader.
+            handle, path = tempfile.mkstemp(prefix="storyloom-", suffix=".part", dir=folder)
+            os.close(handle)
+            self.temporary_file_path = path
+            self.save()
+        return self.temporary_file_path
+
+    def __str__(self):
+        return f"Upload {self.guid}"

@@ -2,7 +2,8 @@
    works: every section shows, the file inputs open the phone's recorder or files, and the
    browser posts the form normally. With it: record in the page (level meter, time, play
    back, record again), only the chosen way of adding the story shows, and the story is sent
-   with a progress bar; problems come back without losing the recording. */
+   with a progress bar (the recording first, in pieces that carry on after a dropped
+   connection); problems come back without losing the recording. */
 (function () {
   "use strict";
 
@@ -62,7 +63,42 @@
 
   /* --- Error summaries ------------------------------------------------------------------ */
 
+  // A field with a problem found here says so to screen readers (aria-invalid), and its
+  // description includes the problem's line in the summary, as the server's errors do.
+  function markProblem(form, id, itemId) {
+    var field = id && document.getElementById(id);
+    if (!field) {
+      return;
+    }
+    var described = (field.getAttribute("aria-describedby") || "").split(" ");
+    if (described.indexOf(itemId) === -1) {
+      described.push(itemId);
+    }
+    field.setAttribute("aria-describedby", described.join(" ").trim());
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("data-client-invalid", "");
+  }
+
+  function clearProblems(form) {
+    $all(form, "[data-client-invalid]").forEach(function (field) {
+      var described = (field.getAttribute("aria-describedby") || "")
+        .split(" ")
+        .filter(function (id) {
+          return id && id.indexOf("client-error-") !== 0;
+        });
+      if (described.length) {
+        field.setAttribute("aria-describedby", described.join(" "));
+      } else {
+        field.removeAttribute("aria-describedby");
+      }
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("data-client-invalid");
+    });
+  }
+
   function showProblems(box, problems) {
+    var form = box.closest("form");
+    clearProblems(form);
     box.textContent = "";
     var title = document.createElement("h2");
     title.className = "error-summary__title";
@@ -72,10 +108,12 @@
     problems.forEach(function (problem) {
       var item = document.createElement("li");
       if (problem.id) {
+        item.id = "client-error-" + problem.id;
         var link = document.createElement("a");
         link.href = "#" + problem.id;
         link.textContent = problem.message;
         item.appendChild(link);
+        markProblem(form, problem.id, item.id);
       } else {
         item.textContent = problem.message;
       }
@@ -283,28 +321,40 @@
   /* --- Play the consent script aloud --------------------------------------------------- */
 
   function setupPlayAloud(form) {
-    var link = $(form, "[data-play-aloud]");
-    if (!link || !window.Audio) {
+    if (!window.Audio) {
       return;
     }
-    var player = null;
-    link.setAttribute("role", "button");
-    link.addEventListener("click", function (event) {
-      event.preventDefault();
-      if (!player) {
-        player = new Audio(link.href);
-        player.addEventListener("ended", function () {
-          link.textContent = "Play aloud";
-        });
+    // The script and its easy-read words each have a link; one plays at a time.
+    var links = $all(form, "[data-play-aloud]");
+    var players = [];
+    function stop(index) {
+      if (players[index] && !players[index].paused) {
+        players[index].pause();
+        players[index].currentTime = 0;
       }
-      if (player.paused) {
-        player.play();
-        link.textContent = "Stop playing";
-      } else {
-        player.pause();
-        player.currentTime = 0;
-        link.textContent = "Play aloud";
-      }
+      links[index].textContent = links[index].getAttribute("data-play-label");
+    }
+    links.forEach(function (link, index) {
+      link.setAttribute("role", "button");
+      link.setAttribute("data-play-label", link.textContent);
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        if (!players[index]) {
+          players[index] = new Audio(link.href);
+          players[index].addEventListener("ended", function () {
+            stop(index);
+          });
+        }
+        if (players[index].paused) {
+          links.forEach(function (other, otherIndex) {
+            stop(otherIndex);
+          });
+          players[index].play();
+          link.textContent = "Stop playing";
+        } else {
+          stop(index);
+        }
+      });
     });
   }
 
@@ -342,7 +392,7 @@
     return problems;
   }
 
-  function formDataFor(form) {
+  function formDataFor(form, sentAhead) {
     var data = new FormData(form);
     var chosen = chosenType(form);
     // Only the chosen way of adding the story travels: no other file is uploaded.
@@ -355,6 +405,9 @@
     });
     if (chosen === "record" && recorded) {
       data.set("recording", recorded, recorded.name);
+    }
+    if (sentAhead) {
+      data.delete(sentAhead); // already on the server: the form names it instead
     }
     return data;
   }
@@ -374,6 +427,9 @@
     if (errors.recording) {
       recorded = null; // the recording itself was the problem
     }
+    if (errors.recording || errors.media_file) {
+      sentAhead = null; // the server has let go of it too
+    }
     container.innerHTML = html;
     var form = $(container, "form");
     setup(form);
@@ -387,6 +443,148 @@
     if (summary) {
       summary.focus();
     }
+  }
+
+  /* --- Resumable upload (tus) -------------------------------------------------------- *
+   * The recording or file goes first, in pieces, with tus-js-client (static/stories/vendor).
+   * If the connection drops, the upload waits until the phone is back online and carries on
+   * from the last piece the server has; the form then follows, naming the finished upload.
+   * Once the story is saved, nothing about the upload is left in the browser's storage. */
+
+  var CONNECTION_LOST = "Connection lost. We will carry on when you are back online.";
+  var TRY_AGAIN_AFTER_MS = 15000; // also try again now and then: "online" is not always told
+
+  // The upload that finished for this form, kept while the form may be sent again.
+  var sentAhead = null; // {file, field, id, url}
+
+  function fileToSend(form) {
+    var chosen = chosenType(form);
+    var field = chosen === "record" ? "recording" : chosen === "upload" ? "media_file" : "";
+    if (!field) {
+      return null;
+    }
+    var file = field === "recording" ? recorded : null;
+    if (!file) {
+      var input = $(form, 'input[type="file"][name="' + field + '"]');
+      file = input && input.files && input.files[0];
+    }
+    return file ? { file: file, field: field } : null;
+  }
+
+  function sameFile(a, b) {
+    return (
+      a === b ||
+      Boolean(a && b && a.name === b.name && a.size === b.size && a.lastModified === b.lastModified)
+    );
+  }
+
+  function canSendAhead(form) {
+    return Boolean(
+      window.tus && window.tus.isSupported && form.getAttribute("data-resumable-url")
+    );
+  }
+
+  function forgetUpload(url) {
+    // tus-js-client remembers unfinished uploads in localStorage under "tus::" keys (and
+    // forgets a finished one itself: this is in case it could not).
+    try {
+      var keys = [];
+      for (var i = 0; i < window.localStorage.length; i += 1) {
+        keys.push(window.localStorage.key(i));
+      }
+      keys.forEach(function (key) {
+        if (key && key.indexOf("tus::") === 0) {
+          var value = window.localStorage.getItem(key) || "";
+          if (value.indexOf(url) !== -1) {
+            window.localStorage.removeItem(key);
+          }
+        }
+      });
+    } catch (error) {
+      // storage turned off: nothing was kept
+    }
+  }
+
+  function messageFrom(error) {
+    var response = error && error.originalResponse;
+    try {
+      var answer = JSON.parse(response.getBody());
+      if (answer && answer.message) {
+        return answer.message;
+      }
+    } catch (ignored) {
+      // not one of our answers
+    }
+    return GENERIC_FAILURE;
+  }
+
+  function sendAhead(form, chosen, ui, done) {
+    var token = $(form, 'input[name="csrfmiddlewaretoken"]');
+    var waiting = null;
+    var upload = null;
+
+    var announced = -1;
+
+    function carryOn(event) {
+      window.removeEventListener("online", carryOn);
+      window.clearTimeout(waiting);
+      waiting = null;
+      if (event && event.type === "online") {
+        ui.status("Back online. Sending the rest of the story…");
+      }
+      upload.start(); // asks the server how much it has, then sends the rest
+    }
+
+    upload = new window.tus.Upload(chosen.file, {
+      endpoint: new URL(form.getAttribute("data-resumable-url"), window.location.href).href,
+      chunkSize: Number(form.getAttribute("data-upload-chunk-bytes")) || 1048576,
+      retryDelays: [0, 1000, 3000, 5000],
+      headers: { "X-CSRFToken": token ? token.value : "" },
+      metadata: { filename: chosen.file.name || "recording", filetype: chosen.file.type || "" },
+      removeFingerprintOnSuccess: true,
+      onShouldRetry: function (error) {
+        var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (!navigator.onLine) {
+          return false; // wait for the connection below, however long it takes
+        }
+        return status === 0 || status >= 500 || status === 409 || status === 423;
+      },
+      onProgress: function (sent, total) {
+        var percent = Math.round((sent / total) * 100);
+        ui.progress(percent);
+        // Said in steps of ten, so that a screen reader is not talking all the time.
+        if (!waiting && Math.floor(percent / 10) !== Math.floor(announced / 10)) {
+          announced = percent;
+          ui.status("Sending… " + percent + "%");
+        }
+      },
+      onError: function (error) {
+        var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+        if (status === 0 && error.originalRequest) {
+          ui.status(CONNECTION_LOST);
+          window.addEventListener("online", carryOn);
+          waiting = window.setTimeout(carryOn, TRY_AGAIN_AFTER_MS);
+          return;
+        }
+        ui.fail(messageFrom(error));
+      },
+      onSuccess: function () {
+        sentAhead = {
+          file: chosen.file,
+          field: chosen.field,
+          url: upload.url,
+          id: upload.url.replace(/\/$/, "").split("/").pop(),
+        };
+        done(sentAhead);
+      },
+    });
+    // The same file chosen again after the page was closed carries on where it stopped.
+    upload.findPreviousUploads().then(function (previous) {
+      if (previous.length) {
+        upload.resumeFromPreviousUpload(previous[0]);
+      }
+      upload.start();
+    });
   }
 
   function sendForm(form) {
@@ -417,45 +615,81 @@
     setProgress(0);
     status.textContent = "Sending the story. Please keep this page open.";
 
-    var request = new XMLHttpRequest();
-    request.open("POST", form.action);
-    request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-    request.setRequestHeader("Accept", "application/json");
-    request.upload.addEventListener("progress", function (event) {
-      if (event.lengthComputable) {
-        setProgress((event.loaded / event.total) * 100);
-      }
-    });
-    request.upload.addEventListener("load", function () {
-      setProgress(100);
-      status.textContent = "Sent. Checking the recording and saving the story…";
-    });
-    request.addEventListener("load", function () {
-      var answer = null;
-      try {
-        answer = JSON.parse(request.responseText);
-      } catch (error) {
-        answer = null;
-      }
-      if (request.status === 200 && answer && answer.redirect) {
+    var chosen = fileToSend(form);
+    if (chosen && sentAhead && sentAhead.field === chosen.field && sameFile(sentAhead.file, chosen.file)) {
+      postForm(sentAhead); // sent already, when the form was sent before
+    } else if (chosen && canSendAhead(form)) {
+      sentAhead = null;
+      sendAhead(
+        form,
+        chosen,
+        {
+          progress: setProgress,
+          status: function (text) {
+            status.textContent = text;
+          },
+          fail: fail,
+        },
+        postForm
+      );
+    } else {
+      postForm(null);
+    }
+
+    function postForm(ahead) {
+      var request = new XMLHttpRequest();
+      request.open("POST", ahead ? form.action + "?upload=" + encodeURIComponent(ahead.id) : form.action);
+      request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      request.setRequestHeader("Accept", "application/json");
+      if (ahead) {
         setProgress(100);
-        status.textContent = "Saved. Opening the story…";
-        window.location.assign(answer.redirect);
-      } else if (answer && answer.html) {
-        showFormAgain(answer.html, answer.errors, files);
-      } else if (answer && answer.message) {
-        fail(answer.message);
-      } else {
-        fail(GENERIC_FAILURE);
+        status.textContent = "Sent. Checking the recording and saving the story…";
       }
-    });
-    request.addEventListener("error", function () {
-      fail(INTERRUPTED);
-    });
-    request.addEventListener("abort", function () {
-      fail(INTERRUPTED);
-    });
-    request.send(formDataFor(form));
+      request.upload.addEventListener("progress", function (event) {
+        if (!ahead && event.lengthComputable) {
+          setProgress((event.loaded / event.total) * 100);
+        }
+      });
+      request.upload.addEventListener("load", function () {
+        setProgress(100);
+        status.textContent = "Sent. Checking the recording and saving the story…";
+      });
+      request.addEventListener("load", function () {
+        var answer = null;
+        try {
+          answer = JSON.parse(request.responseText);
+        } catch (error) {
+          answer = null;
+        }
+        if (request.status === 200 && answer && answer.redirect) {
+          setProgress(100);
+          status.textContent = "Saved. Opening the story…";
+          // Nothing about this story stays on the phone.
+          if (ahead) {
+            forgetUpload(ahead.url);
+          }
+          sentAhead = null;
+          recorded = null;
+          window.location.assign(answer.redirect);
+        } else if (answer && answer.html) {
+          showFormAgain(answer.html, answer.errors, files);
+        } else if (ahead && request.status === 404) {
+          sentAhead = null; // the upload ran out of time: send the file again next time
+          fail(GENERIC_FAILURE);
+        } else if (answer && answer.message) {
+          fail(answer.message);
+        } else {
+          fail(GENERIC_FAILURE);
+        }
+      });
+      request.addEventListener("error", function () {
+        fail(INTERRUPTED);
+      });
+      request.addEventListener("abort", function () {
+        fail(INTERRUPTED);
+      });
+      request.send(formDataFor(form, ahead && ahead.field));
+    }
   }
 
   /* --- Wiring ---------------------------------------------------------------------------- */
@@ -489,6 +723,7 @@
         return;
       }
       $(form, "[data-client-errors]").hidden = true;
+      clearProblems(form);
       sendForm(form);
     });
   }
