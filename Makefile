@@ -69,12 +69,13 @@ run: venv debian-packages
 	wait -n
 
 # The whole suite on SQLite, then again on PostgreSQL when it answers on 127.0.0.1:5432
-# (leaving out the tests that never use the test database: see the no_database marker).
+# (leaving out the tests that never use the test database, and the browser checks that the
+# database engine cannot change: see the no_database and one_database markers).
 test: venv debian-packages node-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then \
-		echo "== PostgreSQL run =="; DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not no_database"; \
+		echo "== PostgreSQL run =="; DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not no_database and not one_database"; \
 	else echo "PostgreSQL is not answering on 127.0.0.1:5432: the PostgreSQL run was left out."; fi
 
 test-quick: venv

@@ -26,6 +26,7 @@ from tests.accessibility.world import build_world
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
+    pytest.mark.one_database,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

@@ -17,6 +17,7 @@ from tests.conftest import AUDIO
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
+    pytest.mark.one_database,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
