@@ -146,7 +146,9 @@ if REDIS_URL:
     INSTALLED_APPS.append("django_rq")
     RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600} for name in TASK_QUEUES}
     TASKS = {
-        "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES},
+        # django-tasks-rq's backend, but Wagtail's own upkeep on each save stays in-process,
+        # so that an admin save never needs Redis (cms/task_backends.py).
+        "default": {"BACKEND": "cms.task_backends.RQBackend", "QUEUES": TASK_QUEUES},
     }
 else:
     TASKS = {

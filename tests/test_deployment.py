@@ -273,7 +273,7 @@ def test_the_settings_load_from_the_compose_environment(tmp_path, production):
     assert s["DEBUG"] is False
     assert s["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert s["DATABASES"]["default"]["HOST"] == "db"
-    assert s["TASKS"]["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
+    assert s["TASKS"]["default"]["BACKEND"] == "cms.task_backends.RQBackend"
     assert sorted(s["RQ_QUEUES"]) == sorted(settings.TASK_QUEUES)
     assert s["PRIVATE_MEDIA_ROOT"] == "/data/private"
     assert s["_private_storage"]["base_url"] is None

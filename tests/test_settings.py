@@ -125,7 +125,7 @@ def test_redis_url_switches_tasks_to_rq_with_all_three_queues(var_dir):
     env = clean_env(var_dir, REDIS_URL=url)
     s = load_settings(env, "TASKS", "RQ_QUEUES", "INSTALLED_APPS", check=True)
 
-    assert s["TASKS"]["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
+    assert s["TASKS"]["default"]["BACKEND"] == "cms.task_backends.RQBackend"
     assert s["TASKS"]["default"]["QUEUES"] == QUEUES
     assert sorted(s["RQ_QUEUES"]) == sorted(QUEUES)
     assert all(queue["URL"] == url for queue in s["RQ_QUEUES"].values())

@@ -201,7 +201,7 @@ def test_the_rq_worker_runs_tasks_queued_through_django_tasks(tmp_path, redis_db
 
     queued = run_rq_script(tmp_path, "enqueue", {k: str(v) for k, v in markers.items()})
 
-    assert queued["backend"] == "django_tasks_rq.backend"
+    assert queued["backend"] == "cms.task_backends"  # django-tasks-rq's, for our jobs
     results = queued["results"]
     assert {name: r["queue"] for name, r in results.items()} == {
         "default": "default",

@@ -6,8 +6,11 @@ with limits on memory, CPU time and wall time, no core dumps, and local files on
 Whatever goes wrong there comes back here as a MediaError with a plain message.
 """
 
+import ctypes
 import json
+import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -19,6 +22,7 @@ from django.conf import settings
 from stories.media import _sniff
 
 SAMPLE_RATE = 16_000
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_STREAMS = 16
 MAX_AUDIO_STREAMS = 8
 
@@ -74,8 +78,23 @@ def _memory_limit() -> int:
     return int(getattr(settings, "TRANSCRIPTION_DECODE_MEMORY_BYTES", 1024**3))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: the decode process is killed when the worker that started it dies (a worker
+    killed with SIGKILL would otherwise leave it rendering, for nothing, to the end)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl: nothing would send the signal
+        os._exit(1)
+
+
 def _limits(memory: int, cpu_seconds: int):
+    parent = os.getpid()  # here, in the worker, before the fork
+
     def apply():
+        _die_with_parent(parent)
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dumps of recordings

@@ -174,3 +174,43 @@ def test_poster_is_a_real_image_without_exif(tmp_path):
 def test_poster_of_a_recording_without_video_is_refused(tmp_path):
     with pytest.raises(media.MediaError):
         media.make_poster(JFK, tmp_path / "poster.jpg")
+
+
+def test_a_decode_process_dies_with_the_worker_that_started_it(tmp_path):
+    """A worker killed with SIGKILL mid-render must not leave its decode process cutting
+    sound for nobody: the limits it starts with include "die with your parent"."""
+    import os
+    import subprocess
+    import time
+
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from transcription import media\n"
+        "child = subprocess.Popen(['sleep', '120'], preexec_fn=media._limits(1 << 30, 300))\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cms.settings_test"}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True, env=env
+    )
+    child = int(parent.stdout.readline())
+    try:
+        assert _running(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(child)
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
