@@ -3,7 +3,7 @@ read that shows something to a person takes the viewer."""
 
 from collections import defaultdict
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
 from django.http import Http404
 
 from cms.models import ProjectPage
@@ -135,15 +135,22 @@ def theme_get_for_user(*, user, project: ProjectPage, theme_id) -> Theme:
         raise Http404 from None
 
 
-def _visible_assignments(*, user, project: ProjectPage) -> QuerySet[ThemeAssignment]:
-    """Assignments whose story is still eligible (consent may have been narrowed since the
-    run); managers only see quotes the storyteller agreed may be quoted."""
+def _visible_stories(*, user, project: ProjectPage) -> QuerySet[StoryPage]:
+    """Stories whose segments the viewer may see in themes: still eligible (consent may
+    have been narrowed since the run); for managers only those the storyteller agreed may
+    be quoted."""
     roles = project_roles_for_user(user=user, project=project)
     stories = eligible_stories(project=project)
     if not roles & CURATOR_ROLES:
         stories = stories.annotate(quote_given=_latest_consent("quote")).filter(quote_given=True)
+    return stories
+
+
+def _visible_assignments(*, user, project: ProjectPage) -> QuerySet[ThemeAssignment]:
+    """Assignments of the current transcripts of the stories _visible_stories allows."""
     return ThemeAssignment.objects.filter(
-        story__in=stories, segment__transcript__is_current=True
+        story__in=_visible_stories(user=user, project=project),
+        segment__transcript__is_current=True,
     ).select_related("segment", "story", "story__storyteller")
 
 
@@ -152,23 +159,45 @@ def theme_quotes(*, user, theme: Theme, limit: int = 3) -> list[ThemeAssignment]
     per storyteller while there are storytellers left (then the rest)."""
     if not can_read_themes(user=user, project=theme.project):
         return []
-    assignments = list(
-        _visible_assignments(user=user, project=theme.project)
-        .filter(theme=theme)
-        .order_by("-pinned", "-probability", "segment__story_id", "segment__index")
+    stories = _visible_stories(user=user, project=theme.project)
+    ordered = (
+        ThemeAssignment.objects.filter(theme=theme, segment__transcript__is_current=True)
+        .select_related("segment", "story", "story__storyteller")
+        .order_by("-pinned", "-probability", "segment__story_id", "segment__index", "pk")
     )
-    chosen, tellers = [], set()
-    for assignment in assignments:
+    # The theme's assignments a page at a time, each page's stories checked in one query,
+    # until the quotes are found: a theme of a big project holds thousands of segments and
+    # only the first few in this order can be chosen. (Filtering by the visible stories in
+    # SQL made the database work out every story's consent once per theme.)
+    chosen, rest, tellers, pinned = [], [], set(), 0
+    for assignment in _visible_in_pages(ordered, stories, size=max(limit, 1) * 10):
+        pinned += assignment.pinned
         teller = assignment.story.storyteller_id
         if assignment.pinned or teller not in tellers:
             chosen.append(assignment)
             tellers.add(teller)
-    picked = set(chosen)  # a set: `not in chosen` (a list) was quadratic in the theme's size
-    chosen += [assignment for assignment in assignments if assignment not in picked]
-    chosen = sorted(chosen[: max(limit, sum(a.pinned for a in assignments))], key=_quote_order)
+        else:
+            rest.append(assignment)
+        if not assignment.pinned and len(chosen) >= max(limit, pinned):
+            break  # every pinned one has been seen (they come first), and enough others
+    chosen = sorted((chosen + rest)[: max(limit, pinned)], key=_quote_order)
+    prefetch_related_objects(chosen, "segment__redactions")
     for assignment in chosen:
         assignment.quote_text = analysis_text(assignment.segment)
     return chosen
+
+
+def _visible_in_pages(assignments: QuerySet, stories: QuerySet, *, size: int):
+    """The assignments, in their order, whose story is among `stories`."""
+    offset = 0
+    while True:
+        page = list(assignments[offset : offset + size])
+        ids = {a.story_id for a in page}
+        allowed = set(stories.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+        yield from (a for a in page if a.story_id in allowed)
+        if len(page) < size:
+            return
+        offset += size
 
 
 def _quote_order(assignment):
