@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 		echo "or point to it: make PYTHON=/path/to/python3.13 ..."; exit 1; fi
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet '.[test]'
+	$(PIP) install --quiet '.[test,bench]'
 	$(PIP) install --quiet --no-deps $(BERTOPIC)
 	@touch $@
 
