@@ -129,6 +129,7 @@ class Canary:
     segment_ids: list[int]
     clip_id: int
     theme_id: int
+    theme_name: str  # its automatic name when the action was linked to it
     workshop_id: int
     action_id: int
     files_before: list[str]  # relative to their storage root, every one of the story's files
@@ -309,6 +310,7 @@ def run_flow() -> Canary:
         segment_ids=[s.pk for s in segments],
         clip_id=clip.pk,
         theme_id=theme.pk,
+        theme_name=theme.auto_label,
         workshop_id=workshop.pk,
         action_id=action.pk,
         files_before=files,

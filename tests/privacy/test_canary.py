@@ -44,7 +44,7 @@ def check_ledger(ledger: dict, made: dict) -> None:
     assert removed["stories"]["tags no longer used"] >= 1
 
 
-def check_found_before(hits: dict) -> None:
+def check_found_before(hits: dict, theme_name: str) -> None:
     """Before the erasure the scan finds the canary where it should: so its silence after
     the erasure means something."""
     database, files = hits["database"], hits["files"]
@@ -52,7 +52,11 @@ def check_found_before(hits: dict) -> None:
     for found in (database["phrase"], database["story title token"]):  # summary, title
         assert any(place.startswith("wagtailsearch_indexentry.") for place in found)
     assert "themes_theme.keywords" in database["phrase word zorblat"]
-    assert "actions_action.theme_refs" in database["phrase word zorblat"]
+    # The action holds the theme's name as it was when linked: the word is there when the
+    # engine put it among the words the name is made of (it does not always: BERTopic's
+    # keyword order depends on the other stories' lines).
+    if "zorblat" in theme_name.lower():
+        assert "actions_action.theme_refs" in database["phrase word zorblat"]
     assert "transcription_redaction.original" in database["real name Quenby"]
     assert "stories_storyteller.pseudonym" in database["pseudonym"]
     assert "stories_storymedia.original_name" in database["upload file name"]
@@ -90,7 +94,7 @@ def test_a_withdrawn_story_leaves_no_trace_and_never_reached_the_logs(
     folders = [private_media, settings.MEDIA_ROOT]
 
     made = canary.run_flow().as_dict()
-    check_found_before(canary.nonempty(canary.scan(made["sha256"], folders)))
+    check_found_before(canary.nonempty(canary.scan(made["sha256"], folders)), made["theme_name"])
     audit = [*PageLogEntry.objects.all(), *ModelLogEntry.objects.all()]
 
     canary.run_worker()  # the erasure's task, as a worker runs it
