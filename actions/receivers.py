@@ -34,6 +34,27 @@ def impact_panel(*, story, user, compact=False) -> str:
     return render_to_string("actions/_impact_panel.html", impact)
 
 
+def impact_panels(*, stories, user, compact=False) -> dict[int, str]:
+    """impact_panel for a page of a list of stories, by story id, in a few queries."""
+    stories = list(stories)
+    if not compact:
+        return {story.pk: impact_panel(story=story, user=user) for story in stories}
+    visible = set(
+        stories_visible_to(user=user)
+        .filter(pk__in=[story.pk for story in stories])
+        .values_list("pk", flat=True)
+    )
+    found = selectors.actions_for_stories([story for story in stories if story.pk in visible])
+    return {
+        story_id: render_to_string("actions/_impact_compact.html", {"actions": actions})
+        for story_id, actions in found.items()
+        if actions
+    }
+
+
+impact_panel.many = impact_panels  # see stories.panels.story_panels_many
+
+
 def you_said_we_did_link(*, project, user):
     """The project's page links to its public "You said, we did" page."""
     from django.urls import reverse

@@ -149,12 +149,13 @@ class ActionsReportView(ReportView):
         actions = list(object_list)
         today = timezone.localdate()
         waits = selectors.first_update_days(actions)
+        linked = selectors.linked_themes_for(actions)
         for action in actions:
             action.owner_display = _owner(action)
             action.overdue = action.is_overdue(today)
             action.first_update_days = waits.get(action.pk)
             action.theme_labels = "; ".join(
-                t.display_label for lt in selectors.linked_themes(action) for t in lt.current
+                t.display_label for lt in linked[action.pk] for t in lt.current
             )
             action.proposal_title = action.proposal.title if action.proposal_id else ""
             workshop = action.proposal.workshop if action.proposal_id else None

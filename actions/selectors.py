@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -174,7 +175,7 @@ def theme_resolve(*, project, key, label: str = "") -> LinkedTheme:
     if theme.split_into:
         parts = list(
             Theme.objects.filter(run_id=theme.run_id, stable_key__in=theme.split_into).order_by(
-                "-size"
+                "-size", "pk"
             )
         )
         names = " and ".join(f"“{p.display_label}”" for p in parts)
@@ -397,6 +398,74 @@ def actions_for_story(story: StoryPage, *, project=None) -> list[tuple[Action, l
     return found
 
 
+def actions_for_stories(stories) -> dict[int, list[tuple[Action, list[str]]]]:
+    """actions_for_story for a page of stories at once, by story id, in a number of queries
+    that does not grow with the stories (for lists). Takes no viewer: callers check the
+    stories first."""
+    stories = list(stories)
+    ids = [story.pk for story in stories]
+    if not ids:
+        return {}
+    keys: dict[int, set[str]] = defaultdict(set)
+    for story_id, key in (
+        ThemeAssignment.objects.filter(
+            story_id__in=ids,
+            segment__transcript__is_current=True,
+            theme__run__is_current=True,
+            theme__merged_into__isnull=True,
+            theme__split_into=[],
+        )
+        .values_list("story_id", "theme__stable_key")
+        .distinct()
+    ):
+        keys[story_id].add(str(key))
+    proposals: dict[int, set[int]] = defaultdict(set)
+    for through, story_field in (
+        (Proposal.quotes.through, "segment__story_id"),
+        (Proposal.clips.through, "clip__story_id"),
+    ):
+        for proposal_id, story_id in through.objects.filter(
+            **{f"{story_field}__in": ids}
+        ).values_list("proposal_id", story_field):
+            proposals[story_id].add(proposal_id)
+    # Each story's project: the ProjectPage whose path starts the story's path.
+    prefixes = {
+        story.path[: depth * StoryPage.steplen]
+        for story in stories
+        for depth in range(1, story.depth)
+    }
+    projects = list(ProjectPage.objects.filter(path__in=prefixes))
+    project_of = {
+        story.pk: next((p for p in projects if story.path.startswith(p.path)), None)
+        for story in stories
+    }
+    # Each action's current themes, once for the page rather than once a story.
+    by_project: dict[int, list[tuple[Action, set[str]]]] = defaultdict(list)
+    for action in (
+        Action.objects.filter(project__in=projects)
+        .select_related("status", "owner", "proposal__workshop", "project")
+        .prefetch_related("themes")
+        .order_by("pk")
+    ):
+        current = [theme for lt in linked_themes(action) for theme in lt.current]
+        by_project[action.project_id].append((action, current))
+    found: dict[int, list[tuple[Action, list[str]]]] = {}
+    for story in stories:
+        project = project_of[story.pk]
+        rows = []
+        for action, current in by_project.get(project.pk if project else None, []):
+            why = []
+            if action.proposal_id in proposals[story.pk]:
+                why.append(f"A workshop proposal quoted this story: “{action.proposal.title}”.")
+            for theme in current:
+                if str(theme.stable_key) in keys[story.pk]:
+                    why.append(f"The story speaks to the theme “{theme.display_label}”.")
+            if why:
+                rows.append((action, why))
+        found[story.pk] = rows
+    return found
+
+
 def story_impact(*, user, story_id) -> dict:
     """What happened because of a story, for its reporter to take back to the storyteller
     (and for data stewards and facilitators who may see the story). 404 for anyone else."""
@@ -480,9 +549,10 @@ def dashboard(*, user, project, today=None) -> dict:
     themes = list(current_themes(project=project))
     per_theme = defaultdict(lambda: {"total": 0, "open": 0})
     theme_notes = []
+    linked_by_action = linked_themes_for(actions)
     for action in actions:
         counted = set()
-        for lt in linked_themes(action):
+        for lt in linked_by_action[action.pk]:
             if lt.note:
                 theme_notes.append((action, lt.note))
             for theme in lt.current:
@@ -672,3 +742,239 @@ def reporters_of_action(action: Action) -> list:
         .distinct()
         .order_by("pk")
     )
+
+
+# --- The trace in summary (the action's page) and its stories a page at a time -----------------
+
+TRACE_STORIES_SHOWN = 10  # on the action's page; the rest are on the paginated list
+TRACE_STORIES_PER_PAGE = 50
+
+
+def _latest_consent(field_name: str) -> Subquery:
+    return Subquery(
+        Consent.objects.filter(story_id=OuterRef("pk")).order_by("-version").values(field_name)[:1]
+    )
+
+
+def _trail_stories(action: Action, linked: list[LinkedTheme]) -> QuerySet[StoryPage]:
+    """The stories behind an action (as _trail_story_ids), as a query: nothing is loaded."""
+    theme_ids = [t.pk for lt in linked for t in lt.current]
+    behind = Q(pk__in=ThemeAssignment.objects.filter(theme_id__in=theme_ids).values("story_id"))
+    if action.proposal_id:
+        behind |= Q(pk__in=action.proposal.quotes.values("story_id"))
+        behind |= Q(pk__in=action.proposal.clips.values("story_id"))
+    return StoryPage.objects.filter(behind)
+
+
+def _story_counts(stories: QuerySet[StoryPage]) -> dict:
+    """How many stories, from how many storytellers (a story with no storyteller account
+    counts as one), how many still agree to analysis and how many may be shared publicly
+    (approved, and agreed to): one aggregate query."""
+    counts = stories.annotate(
+        consent_analyse=_latest_consent("analyse"), consent_publish=_latest_consent("publish")
+    ).aggregate(
+        stories=Count("pk"),
+        named=Count("storyteller", distinct=True),
+        unnamed=Count("pk", filter=Q(storyteller__isnull=True)),
+        analysed=Count("pk", filter=Q(consent_analyse=True)),
+        publishable=Count("pk", filter=Q(consent_publish=True, live=True)),
+    )
+    return {
+        "stories": counts["stories"],
+        "storytellers": counts["named"] + counts["unnamed"],
+        "analysed": counts["analysed"],
+        "publishable": counts["publishable"],
+    }
+
+
+def _story_entries(*, user, story_ids) -> dict[int, dict]:
+    """The entries (as in action_trace) of a few stories: a constant number of queries."""
+    story_ids = set(story_ids)
+    if not story_ids:
+        return {}
+    consents = current_consents(story_ids)
+    openable = set(
+        stories_visible_to(user=user).filter(pk__in=story_ids).values_list("pk", flat=True)
+    )
+    entries = {}
+    for story in StoryPage.objects.filter(pk__in=story_ids):
+        entries[story.pk] = {
+            "id": story.pk,
+            "title": story.title if story.pk in openable else "",
+            "can_open": story.pk in openable,
+            "told_by": _role_label(story.storyteller_role),
+            "approved": story.live,
+            "consent": consent_summary(consents.get(story.pk)),
+        }
+    return entries
+
+
+def action_trace_summary(*, user, action: Action, shown: int = TRACE_STORIES_SHOWN) -> dict:
+    """What the action's page shows of its trace: as action_trace, with consent at each
+    step, but the stories in counts (per theme and in all) and only the first `shown`
+    stories listed; the rest are on action_trail_stories_page. The number of queries does
+    not grow with the number of stories."""
+    linked = linked_themes(action)
+    proposal = action.proposal
+    workshop = proposal.workshop if proposal else None
+    stories = _trail_stories(action, linked)
+    first_ids = list(stories.order_by("pk").values_list("pk", flat=True)[:shown])
+
+    segments = (
+        list(proposal.quotes.select_related("story").order_by("story_id", "index"))
+        if proposal is not None
+        else []
+    )
+    theme_rows = []  # (linked theme, current theme or None when gone, its quotes)
+    for lt in linked:
+        for theme in lt.current:
+            theme_rows.append((lt, theme, theme_quotes(user=user, theme=theme, limit=3)))
+        if not lt.current:
+            theme_rows.append((lt, None, []))
+    entries = _story_entries(
+        user=user,
+        story_ids={*first_ids, *(s.story_id for s in segments)}
+        | {a.story_id for _, _, chosen in theme_rows for a in chosen},
+    )
+
+    quotes = []
+    for segment in segments:
+        story = entries[segment.story_id]
+        usable = story["consent"]["quote"] and segment.story.live
+        shown_text = usable or story["can_open"]
+        quotes.append(
+            {
+                "segment_id": segment.pk,
+                "text": analysis_text(segment) if shown_text else "",
+                "usable": usable,
+                "story": story,
+            }
+        )
+
+    themes = []
+    for lt, theme, chosen in theme_rows:
+        if theme is None:
+            themes.append(
+                {"theme": None, "note": lt.note, "label": lt.label, "stories": 0, "quotes": []}
+            )
+            continue
+        counts = _story_counts(
+            StoryPage.objects.filter(
+                pk__in=ThemeAssignment.objects.filter(theme=theme).values("story_id")
+            )
+        )
+        themes.append(
+            {
+                "theme": theme,
+                "note": lt.note,
+                "stories": counts["stories"],
+                "storytellers": counts["storytellers"],
+                "stories_still_analysed": counts["analysed"],
+                "quotes": [
+                    {"text": a.quote_text, "story": entries.get(a.story_id)} for a in chosen
+                ],
+            }
+        )
+
+    counts = _story_counts(stories)
+    return {
+        "action": action,
+        "proposal": proposal,
+        "workshop": workshop,
+        "themes": themes,
+        "quotes": quotes,
+        "stories": [entries[sid] for sid in first_ids],
+        "story_count": counts["stories"],
+        "storyteller_count": counts["storytellers"],
+        "publishable_stories": counts["publishable"],
+        "more_stories": counts["stories"] > len(first_ids),
+        "notes": [lt.note for lt in linked if lt.note],
+    }
+
+
+def action_trail_stories_page(*, user, action: Action, page_number=1) -> dict:
+    """One page (TRACE_STORIES_PER_PAGE) of the stories behind an action, each with who told
+    it, whether it is approved and what its storyteller agreed to; a story's title only for
+    those who may open it. The caller has checked the action with action_get_for_user."""
+    stories = _trail_stories(action, linked_themes(action)).order_by("pk")
+    paginator = Paginator(stories.values_list("pk", flat=True), TRACE_STORIES_PER_PAGE)
+    page = paginator.get_page(page_number)
+    ids = list(page.object_list)
+    entries = _story_entries(user=user, story_ids=ids)
+    return {
+        "page": page,
+        "paginator": paginator,
+        "stories": [entries[sid] for sid in ids if sid in entries],
+    }
+
+
+# --- Linked themes of many actions at once (the dashboard) -------------------------------------
+
+
+def linked_themes_for(actions) -> dict[int, list[LinkedTheme]]:
+    """linked_themes of each action (by its id), resolved from one query of the projects'
+    current themes instead of a few queries per action. Prefetch the actions' `themes`."""
+    actions = list(actions)
+    project_ids = {a.project_id for a in actions}
+    by_key: dict[tuple[int, str], Theme] = {}
+    by_pk: dict[int, Theme] = {}
+    if project_ids:
+        for theme in Theme.objects.filter(
+            project_id__in=project_ids, run__is_current=True
+        ).order_by("pk"):
+            by_key.setdefault((theme.project_id, str(theme.stable_key)), theme)
+            by_pk[theme.pk] = theme
+
+    def resolve(project_id: int, key: str, label: str) -> LinkedTheme:
+        name = label or "A theme"
+        theme = by_key.get((project_id, str(key)))
+        if theme is None:
+            return LinkedTheme(
+                key=str(key),
+                label=label,
+                theme=None,
+                note=f"“{name}” is no longer one of the themes: the latest analysis did not find "
+                "it again. Please choose a current theme for this action.",
+            )
+        note, seen = "", set()
+        while theme.merged_into_id and theme.pk not in seen:
+            seen.add(theme.pk)
+            theme = by_pk.get(theme.merged_into_id) or Theme.objects.get(pk=theme.merged_into_id)
+            note = (
+                f"“{name}” was merged into “{theme.display_label}”, so the action now counts there."
+            )
+        if theme.split_into:
+            wanted = {str(k) for k in theme.split_into}
+            if theme.pk not in by_pk:  # merged into a theme of an older run: ask the database
+                parts = list(
+                    Theme.objects.filter(run_id=theme.run_id, stable_key__in=wanted).order_by(
+                        "-size", "pk"
+                    )
+                )
+            else:
+                parts = sorted(
+                    (
+                        t
+                        for t in by_pk.values()
+                        if t.run_id == theme.run_id and str(t.stable_key) in wanted
+                    ),
+                    key=lambda t: (-t.size, t.pk),
+                )
+            names = " and ".join(f"“{p.display_label}”" for p in parts)
+            return LinkedTheme(
+                key=str(key),
+                label=label,
+                theme=None,
+                parts=parts,
+                note=f"“{name}” was split into {names}.",
+            )
+        if theme.hidden:
+            note = (note + " " if note else "") + "The team has hidden this theme."
+        return LinkedTheme(key=str(key), label=label, theme=theme, note=note)
+
+    return {
+        action.pk: [
+            resolve(action.project_id, ref["key"], ref.get("label", "")) for ref in _refs(action)
+        ]
+        for action in actions
+    }

@@ -27,7 +27,7 @@ def _detail_context(request, action, form=None) -> dict:
         "can_edit": can_edit,
         "form": form,
         "updates": action.updates.select_related("author", "status_from", "status_to"),
-        "trace": selectors.action_trace(user=request.user, action=action),
+        "trace": selectors.action_trace_summary(user=request.user, action=action),
         "children": action.children.select_related("status").order_by("pk"),
         "blockers": selectors.public_page_blockers(action=action),
         "overdue": action.is_overdue(),
@@ -38,6 +38,20 @@ def _detail_context(request, action, form=None) -> dict:
 def action_detail(request, action_id):
     action = selectors.action_get_for_user(user=request.user, action_id=action_id)
     return TemplateResponse(request, "actions/admin/detail.html", _detail_context(request, action))
+
+
+@require_GET
+def action_stories(request, action_id):
+    """All the stories behind an action, 50 to a page (the action's page shows the first few)."""
+    action = selectors.action_get_for_user(user=request.user, action_id=action_id)
+    listing = selectors.action_trail_stories_page(
+        user=request.user, action=action, page_number=request.GET.get("page")
+    )
+    return TemplateResponse(
+        request,
+        "actions/admin/stories.html",
+        {"action": action, "project": action.project, **listing},
+    )
 
 
 @require_POST

@@ -8,7 +8,24 @@ class CmsConfig(AppConfig):
     def ready(self):
         from cms import checks  # noqa: F401  (registers the deployment checks)
 
+        _forget_roles_when_groups_change()
+
         _spreadsheet_exports_never_write_formulas()
+
+
+def _forget_roles_when_groups_change() -> None:
+    """A user object keeps its role answers for its request (cms.roles); changing its
+    groups through it forgets them."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import m2m_changed
+
+    from cms.roles import forget_roles_on_group_change
+
+    m2m_changed.connect(
+        forget_roles_on_group_change,
+        sender=get_user_model().groups.through,
+        dispatch_uid="cms.roles.forget_roles_on_group_change",
+    )
 
 
 def _spreadsheet_exports_never_write_formulas() -> None:

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
 from cms.models import ProjectGroup, ProjectPage
-from cms.roles import Role, user_is_steward
+from cms.roles import Role, role_cache, user_is_steward
 
 
 def projects_for_user(*, user, role: Role | None = None) -> QuerySet[ProjectPage]:
@@ -33,11 +33,17 @@ def can_report_in(*, user, project: ProjectPage) -> bool:
 def project_roles_for_user(*, user, project: ProjectPage) -> set[str]:
     if not user.is_authenticated or not user.is_active:
         return set()
-    roles = set(
-        ProjectGroup.objects.filter(project=project, group__user=user).values_list(
-            "role", flat=True
+    # Asked many times a page: the project's groups are kept on the user object for its
+    # request (cms.roles).
+    cache = role_cache(user)
+    key = ("project_roles", project.pk)
+    if key not in cache:
+        cache[key] = frozenset(
+            ProjectGroup.objects.filter(project=project, group__user=user).values_list(
+                "role", flat=True
+            )
         )
-    )
+    roles = set(cache[key])
     if user_is_steward(user):
         roles.add(Role.STEWARD)
     return roles

@@ -9,6 +9,7 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -16,21 +17,24 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
+from django.core.paginator import Paginator
 from django.db import DatabaseError, transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
-from wagtail.models import WorkflowState
+from wagtail.models import Page, WorkflowState
 
 from cms.selectors import projects_for_reporting, projects_for_user
 from stories import resumable, selectors, services, uploads
 from stories.consent import EASY_READ, SCRIPT, SCRIPT_VERSION, script_text
 from stories.forms import CaptureForm
 from stories.models import StoryPage
+from stories.panels import story_panels_many
 
 logger = logging.getLogger(__name__)
 
@@ -261,11 +265,49 @@ def _form_context(project, form):
 @login_required
 def my_stories(request, project_slug):
     project = get_object_or_404(projects_for_user(user=request.user), slug=project_slug)
-    # No prefetch_workflow_states(): on a StoryPage queryset it looks for the states under
-    # StoryPage's content type and finds none. approval_state() queries drafts only.
-    stories = selectors.stories_visible_to(user=request.user, project=project)
-    rows = [{"story": story, "approval": approval_state(story)} for story in stories]
-    return render(request, "stories/my_stories.html", {"project": project, "rows": rows})
+    # Newest added first (drafts too, the same on either database), a page at a time;
+    # what a row shows is fetched for the whole page at once (workflow states, the
+    # panels), so the queries do not grow with the stories.
+    stories = selectors.stories_visible_to(user=request.user, project=project).order_by("-pk")
+    page = Paginator(stories, MY_STORIES_PER_PAGE).get_page(request.GET.get("page"))
+    page_stories = list(page.object_list)
+    _prefetch_workflow_states(page_stories)
+    panels = story_panels_many(page_stories, request.user, compact=True)
+    rows = [
+        {
+            "story": story,
+            "approval": approval_state(story),
+            "panels": mark_safe("".join(panels.get(story.pk, []))),
+        }
+        for story in page_stories
+    ]
+    context = {"project": project, "rows": rows, "page": page}
+    return render(request, "stories/my_stories.html", context)
+
+
+MY_STORIES_PER_PAGE = 20
+
+
+def _prefetch_workflow_states(stories) -> None:
+    """What story.current_workflow_state reads, for a page of stories in one query. (Not
+    Wagtail's prefetch_workflow_states(): on a StoryPage queryset it looks for the states
+    under StoryPage's content type and finds none; they are kept under Page's.)"""
+    drafts = [story for story in stories if not story.live]
+    if not drafts:
+        return
+    states: dict[str, list] = {}
+    for state in (
+        WorkflowState.objects.active()
+        .filter(
+            base_content_type=ContentType.objects.get_for_model(Page),
+            object_id__in=[str(story.pk) for story in drafts],
+        )
+        .select_related("current_task_state__task")
+        .order_by("-created_at", "-pk")
+    ):
+        states.setdefault(state.object_id, []).append(state)
+    for story in drafts:
+        story._current_workflow_states = states.get(str(story.pk), [])
 
 
 @require_safe

@@ -3,7 +3,16 @@ read that shows something to a person takes the viewer."""
 
 from collections import defaultdict
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import (
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Window,
+    prefetch_related_objects,
+)
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from cms.models import ProjectPage
@@ -154,23 +163,20 @@ def _visible_assignments(*, user, project: ProjectPage) -> QuerySet[ThemeAssignm
     ).select_related("segment", "story", "story__storyteller")
 
 
-def theme_quotes(*, user, theme: Theme, limit: int = 3) -> list[ThemeAssignment]:
-    """The best quotes for a theme: pinned ones first, then the most typical segments, one
-    per storyteller while there are storytellers left (then the rest)."""
-    if not can_read_themes(user=user, project=theme.project):
-        return []
-    stories = _visible_stories(user=user, project=theme.project)
-    ordered = (
-        ThemeAssignment.objects.filter(theme=theme, segment__transcript__is_current=True)
+def _quotes_ordered(themes) -> QuerySet[ThemeAssignment]:
+    return (
+        ThemeAssignment.objects.filter(theme__in=themes, segment__transcript__is_current=True)
         .select_related("segment", "story", "story__storyteller")
         .order_by("-pinned", "-probability", "segment__story_id", "segment__index", "pk")
     )
-    # The theme's assignments a page at a time, each page's stories checked in one query,
-    # until the quotes are found: a theme of a big project holds thousands of segments and
-    # only the first few in this order can be chosen. (Filtering by the visible stories in
-    # SQL made the database work out every story's consent once per theme.)
+
+
+def _choose_quotes(assignments, *, limit: int) -> tuple[list[ThemeAssignment], bool]:
+    """Pinned quotes first, then one per storyteller while there are storytellers left (then
+    the rest). Also says whether enough were found before the assignments ran out."""
     chosen, rest, tellers, pinned = [], [], set(), 0
-    for assignment in _visible_in_pages(ordered, stories, size=max(limit, 1) * 10):
+    enough = False
+    for assignment in assignments:
         pinned += assignment.pinned
         teller = assignment.story.storyteller_id
         if assignment.pinned or teller not in tellers:
@@ -179,12 +185,79 @@ def theme_quotes(*, user, theme: Theme, limit: int = 3) -> list[ThemeAssignment]
         else:
             rest.append(assignment)
         if not assignment.pinned and len(chosen) >= max(limit, pinned):
+            enough = True
             break  # every pinned one has been seen (they come first), and enough others
-    chosen = sorted((chosen + rest)[: max(limit, pinned)], key=_quote_order)
+    return sorted((chosen + rest)[: max(limit, pinned)], key=_quote_order), enough
+
+
+def theme_quotes(*, user, theme: Theme, limit: int = 3) -> list[ThemeAssignment]:
+    """The best quotes for a theme: pinned ones first, then the most typical segments, one
+    per storyteller while there are storytellers left (then the rest)."""
+    if not can_read_themes(user=user, project=theme.project):
+        return []
+    stories = _visible_stories(user=user, project=theme.project)
+    ordered = _quotes_ordered([theme])
+    # The theme's assignments a page at a time, each page's stories checked in one query,
+    # until the quotes are found: a theme of a big project holds thousands of segments and
+    # only the first few in this order can be chosen. (Filtering by the visible stories in
+    # SQL made the database work out every story's consent once per theme.)
+    chosen, _ = _choose_quotes(
+        _visible_in_pages(ordered, stories, size=max(limit, 1) * 10), limit=limit
+    )
     prefetch_related_objects(chosen, "segment__redactions")
     for assignment in chosen:
         assignment.quote_text = analysis_text(assignment.segment)
     return chosen
+
+
+def quotes_for_themes(*, user, project: ProjectPage, themes, limit: int = 3) -> dict:
+    """theme_quotes for many themes of a project at once, {theme pk: quotes}: the first
+    page of every theme's assignments in one query, their stories checked in one query, and
+    the quotes' redactions read in one query. A theme whose first page does not hold enough
+    visible quotes goes on page by page as theme_quotes does."""
+    themes = list(themes)
+    if not themes or not can_read_themes(user=user, project=project):
+        return {theme.pk: [] for theme in themes}
+    size = max(limit, 1) * 10
+    first_pages = (
+        _quotes_ordered(themes)
+        .annotate(
+            quote_rank=Window(
+                RowNumber(),
+                partition_by=[F("theme_id")],
+                order_by=[
+                    F("pinned").desc(),
+                    F("probability").desc(),
+                    F("segment__story_id").asc(),
+                    F("segment__index").asc(),
+                    F("pk").asc(),
+                ],
+            )
+        )
+        .filter(quote_rank__lte=size)
+    )
+    pages = defaultdict(list)
+    for assignment in first_pages:
+        pages[assignment.theme_id].append(assignment)
+    for page in pages.values():
+        page.sort(key=lambda a: a.quote_rank)
+    ids = {a.story_id for page in pages.values() for a in page}
+    stories = _visible_stories(user=user, project=project)
+    allowed = set(stories.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    quotes, all_chosen = {}, []
+    for theme in themes:
+        page = pages.get(theme.pk, [])
+        chosen, enough = _choose_quotes((a for a in page if a.story_id in allowed), limit=limit)
+        if not enough and len(page) >= size:
+            theme.project = project
+            quotes[theme.pk] = theme_quotes(user=user, theme=theme, limit=limit)
+            continue
+        quotes[theme.pk] = chosen
+        all_chosen.extend(chosen)
+    prefetch_related_objects(all_chosen, "segment__redactions")
+    for assignment in all_chosen:
+        assignment.quote_text = analysis_text(assignment.segment)
+    return quotes
 
 
 def _visible_in_pages(assignments: QuerySet, stories: QuerySet, *, size: int):
@@ -257,12 +330,17 @@ def heard_only_by(role_counts: dict) -> str:
     return ""
 
 
-def who_is_heard(*, user, project: ProjectPage) -> dict:
+def who_is_heard(*, user, project: ProjectPage, themes=None) -> dict:
     """Theme × storyteller role: distinct storytellers per cell, and which themes only staff
-    or only people using the service raised."""
-    themes = themes_with_words_hidden(
-        themes_visible_to(user=user, project=project, include_hidden=False), project=project
-    )
+    or only people using the service raised. `themes`: the page's themes_visible_to, with
+    words already hidden (themes_with_words_hidden), when it has them (hidden ones are left
+    out here); else read again."""
+    if themes is None:
+        themes = themes_with_words_hidden(
+            themes_visible_to(user=user, project=project, include_hidden=False), project=project
+        )
+    else:
+        themes = [t for t in themes if not t.hidden]
     roles = [role for role, _ in StorytellerRole.choices]
     used = [r for r in roles if any(t.role_counts.get(r) for t in themes)]
     rows = [

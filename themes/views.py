@@ -45,8 +45,10 @@ def project_themes(request, project_id):
     themes = selectors.themes_with_words_hidden(
         selectors.themes_visible_to(user=request.user, project=project), project=project
     )
+    quotes = selectors.quotes_for_themes(user=request.user, project=project, themes=themes, limit=3)
     for theme in themes:
-        theme.quotes = selectors.theme_quotes(user=request.user, theme=theme, limit=3)
+        theme.project = project  # the page's project: not fetched again per theme
+        theme.quotes = quotes[theme.pk]
         theme.only = selectors.heard_only_by(theme.role_counts)
         theme.roles = [
             (selectors.role_label(role), count) for role, count in theme.role_counts.items()
@@ -60,7 +62,7 @@ def project_themes(request, project_id):
         "shown": [t for t in themes if not t.hidden],
         "hidden": [t for t in themes if t.hidden],
         "can_curate": selectors.can_curate_themes(user=request.user, project=project),
-        "heard": selectors.who_is_heard(user=request.user, project=project),
+        "heard": selectors.who_is_heard(user=request.user, project=project, themes=themes),
     }
     return TemplateResponse(request, "themes/project.html", context)
 

@@ -60,6 +60,34 @@ def transcription_panel(*, story, user, compact=False) -> str:
     return render_to_string("transcription/_story_panel.html", context)
 
 
+def transcription_panels(*, stories, user, compact=False) -> dict[int, str]:
+    """transcription_panel for a page of a list of stories, by story id, in a few queries."""
+    from transcription.models import TranscriptionJob
+
+    stories = list(stories)
+    if not compact:
+        return {story.pk: transcription_panel(story=story, user=user) for story in stories}
+    ids = [story.pk for story in stories]
+    visible = set(stories_visible_to(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+    latest: dict[int, TranscriptionJob] = {}
+    for job in (
+        TranscriptionJob.objects.filter(story_id__in=visible)
+        .select_related("media")
+        .order_by("story_id", "-created_at", "-pk")
+    ):
+        latest.setdefault(job.story_id, job)
+    found = {}
+    for story in stories:
+        job = latest.get(story.pk)
+        if job is not None:
+            context = {"story": story, "job": job, "progress": selectors.progress_of(job)}
+            found[story.pk] = render_to_string("transcription/_progress.html", context)
+    return found
+
+
+transcription_panel.many = transcription_panels  # see stories.panels.story_panels_many
+
+
 def on_transcript_ready(sender, *, story_id, transcript_id=None, **kwargs):
     """A story has a new transcript: look for personal data in it, so the reporter finds
     suggestions waiting when they open it. Quick (patterns and word lists), so done here;

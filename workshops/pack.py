@@ -172,7 +172,9 @@ def roles_text(theme: Theme) -> str:
 
 
 class Charts:
-    """Theme charts for one pack, made once each (matplotlib only when a chart is wanted)."""
+    """Theme charts for one pack, made once each. SVG (the page and the printed pack) is
+    drawn by workshops.charts without matplotlib, which stays out of the web process; only
+    a PNG, should one be asked for, is drawn with matplotlib."""
 
     def __init__(self, fmt: str | None):
         self.fmt = fmt
@@ -182,15 +184,22 @@ class Charts:
         if not self.fmt or not any(theme.role_counts.values()):
             return ""
         if theme.pk not in self.made:
-            from themes import charts
-
             roles = [(r, ROLE_LABELS.get(r, r)) for r, n in theme.role_counts.items() if n]
-            table = {
-                "roles": roles,
-                "rows": [{"theme": theme, "counts": [theme.role_counts[r] for r, _ in roles]}],
-            }
-            data = charts.role_bars(table, fmt=self.fmt)
-            self.made[theme.pk] = data_uri(data, charts.FORMATS[self.fmt])
+            if self.fmt == "svg":
+                from workshops.charts import who_is_heard_bar
+
+                counts = [(label, theme.role_counts[r]) for r, label in roles]
+                data = who_is_heard_bar(counts, description=roles_text(theme))
+                self.made[theme.pk] = data_uri(data, "image/svg+xml")
+            else:
+                from themes import charts
+
+                table = {
+                    "roles": roles,
+                    "rows": [{"theme": theme, "counts": [theme.role_counts[r] for r, _ in roles]}],
+                }
+                data = charts.role_bars(table, fmt=self.fmt)
+                self.made[theme.pk] = data_uri(data, charts.FORMATS[self.fmt])
         return self.made[theme.pk]
 
 

@@ -271,6 +271,7 @@ EXPECTED: dict[str, Expect] = {
     ),
     "actions:evidence": Expect("login  404    404    200    200    200"),
     "actions_admin:detail": Expect("login  404    404    200    200    200"),
+    "actions_admin:stories": Expect("login  404    404    200    200    200"),
     "actions_admin:post_update": Expect(
         "login  405    405    405    405    405",
         post="login  404    404    404    400    400",

@@ -54,6 +54,7 @@ def test_linked_themes_survive_a_rerun(world):
     (linked,) = selectors.linked_themes(action)
     assert linked.theme == new_theme
     assert linked.note == ""
+    assert selectors.linked_themes_for([action]) == {action.pk: [linked]}  # the dashboard's way
 
 
 def test_a_merged_theme_is_followed_and_said_so(world):
@@ -66,6 +67,7 @@ def test_a_merged_theme_is_followed_and_said_so(world):
     (linked,) = selectors.linked_themes(action)
     assert linked.theme == world.themes["housing"]
     assert "was merged into" in linked.note
+    assert selectors.linked_themes_for([action]) == {action.pk: [linked]}  # the dashboard's way
     figures = selectors.dashboard(user=world.manager, project=world.project)
     counts = {theme.auto_label.split(",")[0]: total for theme, total, _ in figures["by_theme"]}
     assert counts["housing"] == 1
@@ -89,9 +91,13 @@ def test_a_theme_the_next_run_does_not_find_is_said_to_be_gone(world):
     (linked,) = selectors.linked_themes(action)
     assert linked.theme is None
     assert "no longer one of the themes" in linked.note
-    trace = selectors.action_trace(user=world.manager, action=action)
-    assert trace["themes"][0]["theme"] is None
-    assert trace["notes"] == [linked.note]
+    assert selectors.linked_themes_for([action]) == {action.pk: [linked]}  # the dashboard's way
+    for trace in (
+        selectors.action_trace(user=world.manager, action=action),
+        selectors.action_trace_summary(user=world.manager, action=action),  # the action's page
+    ):
+        assert trace["themes"][0]["theme"] is None
+        assert trace["notes"] == [linked.note]
 
 
 def test_themes_of_another_project_cannot_be_linked(world):
@@ -106,3 +112,24 @@ def test_themes_of_another_project_cannot_be_linked(world):
             project=world.project, user=world.manager, title="Mixed", themes=[foreign]
         )
     assert "another project" in refused.value.message_dict["themes"][0]
+
+
+def test_a_split_theme_is_followed_to_its_parts(world):
+    action = services.action_create(
+        project=world.project, user=world.manager, title="Homes", themes=[world.themes["housing"]]
+    )
+    theme_services.theme_merge(
+        themes=[world.themes["work"]], into=world.themes["housing"], user=world.facilitator
+    )
+    parts = theme_services.theme_split(
+        theme=Theme.objects.get(pk=world.themes["housing"].pk),
+        user=world.facilitator,
+        engine=FakeEngine(),
+    )
+    (linked,) = selectors.linked_themes(action)
+    assert linked.theme is None and set(linked.parts) == set(parts)
+    assert "was split into" in linked.note
+    assert selectors.linked_themes_for([action]) == {action.pk: [linked]}  # the dashboard's way
+    trace = selectors.action_trace_summary(user=world.manager, action=action)
+    assert {t["theme"] for t in trace["themes"]} == set(parts)
+    assert sum(t["stories"] for t in trace["themes"]) == 2  # the housing and the work story

@@ -70,9 +70,17 @@ def test_the_trace_page_shows_each_step(world, action, client):
         HOUSING[0],
         "Agreed to: Record my story; Turn the recording into text",
         "In progress",
+        "1 story from 1 storyteller (1 still agreed to analysis)",
+        "1 story from 1 storyteller behind this action; 1 may be shared publicly.",
+        "See the stories on their own page",
     ]:
         assert text in page
     assert "No flat" not in page  # the story's title is for those who may open it
+    # The list of all the stories leads back to the story, with its consent.
+    stories = client.get(reverse("actions_admin:stories", args=[action.pk])).content.decode()
+    assert "A story told by person using the service" in stories
+    assert "Agreed to: Record my story; Turn the recording into text" in stories
+    assert "No flat" not in stories
 
 
 def test_a_reporter_sees_what_happened_because_of_their_story(world, action, client):

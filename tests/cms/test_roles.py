@@ -87,3 +87,83 @@ def test_only_stewards_see_the_data_governance_fields(client, project, steward):
     assert b'name="organisation"' in page.content
     assert b'name="allow_storyteller_contact"' not in page.content
     assert b'name="retention_months"' not in page.content
+
+
+# --- Role answers kept for a request -----------------------------------------------------------
+
+STEWARD_SQL = '"auth_group"."name" ='
+PROJECT_ROLES_SQL = '"cms_projectgroup"."project_id" ='
+
+
+def _count(queries, fragment):
+    return sum(fragment in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_page_asks_whether_the_user_is_a_steward_once(client, project, facilitator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(facilitator)
+    for url in [
+        reverse("wagtailadmin_home"),
+        project.url,
+        reverse("wagtailadmin_explore", args=[project.pk]),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert _count(queries, STEWARD_SQL) <= 1, url
+        assert _count(queries, PROJECT_ROLES_SQL) <= 1, url
+
+
+def test_role_answers_follow_group_changes(project, facilitator):
+    from django.contrib.auth import get_user_model
+
+    from cms.roles import user_is_steward
+    from cms.services import project_remove_member
+
+    stewards = Group.objects.get(name="Data stewards")
+    assert not user_is_steward(facilitator)
+    assert project_roles_for_user(user=facilitator, project=project) == {Role.FACILITATOR}
+    # Changed through the same object: it forgets what it knew.
+    facilitator.groups.add(stewards)
+    assert user_is_steward(facilitator)
+    assert Role.STEWARD in project_roles_for_user(user=facilitator, project=project)
+    # Changed elsewhere (another object, as another request would): a user fetched afresh
+    # (each request fetches its user) sees the change.
+    get_user_model().objects.get(pk=facilitator.pk).groups.remove(stewards)
+    fresh = get_user_model().objects.get(pk=facilitator.pk)
+    assert not user_is_steward(fresh)
+    project_remove_member(project=project, user=fresh, role=Role.FACILITATOR)
+    again = get_user_model().objects.get(pk=facilitator.pk)
+    assert project_roles_for_user(user=again, project=project) == set()
+    # Switched off or made a superuser: read each time, not kept.
+    again.is_superuser = True
+    assert user_is_steward(again)
+    again.is_active = False
+    assert not user_is_steward(again)
+
+
+def test_role_answers_are_not_shared_between_users_or_requests(client, project, facilitator):
+    from django.contrib.auth import get_user_model
+
+    from cms.roles import user_is_steward
+
+    stewards = Group.objects.get(name="Data stewards")
+    other = factories.user("olga")
+    assert not user_is_steward(facilitator)
+    other.groups.add(stewards)
+    assert user_is_steward(other) and not user_is_steward(facilitator)
+
+    # The themes page asks project_roles_for_user (a 404 for non-members).
+    url = reverse("themes_admin:project", args=[project.pk])
+    client.force_login(facilitator)
+    assert client.get(url).status_code == 200
+    # Between two requests the facilitator loses the project: the next request knows.
+    from cms.services import project_remove_member
+
+    project_remove_member(
+        project=project,
+        user=get_user_model().objects.get(pk=facilitator.pk),
+        role=Role.FACILITATOR,
+    )
+    assert client.get(url).status_code == 404

@@ -114,3 +114,65 @@ def test_find_themes_queues_a_run_and_the_status_endpoint_reports_it(
     assert status["finished"] and status["message"] == services.TOO_LITTLE_MESSAGE
     page = client.get(reverse("themes_admin:project", args=[project.pk])).content.decode()
     assert "too little material" in page
+
+
+def _themes_page_queries(client, project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("themes_admin:project", args=[project.pk]))
+    assert page.status_code == 200
+    return len(queries.captured_queries), page.content.decode()
+
+
+def test_the_themes_page_asks_the_same_number_of_queries_however_many_themes(
+    client, project, reporter, steward, facilitator, run
+):
+    from tests.themes.helpers import FAMILY
+
+    _login(client, facilitator)
+    before, _ = _themes_page_queries(client, project)
+    analysed_story(project, reporter, steward, FAMILY, teller="Dan")
+    analysed_story(project, reporter, steward, HOUSING + WORK, teller="Eve", title="More")
+    started = services.theme_run_start(project=project, user=facilitator, enqueue=False)
+    services.theme_run_execute(run_id=started.pk, engine=FakeEngine())
+    after, html = _themes_page_queries(client, project)
+    assert "family, auto" in html and escape(FAMILY[0]) in html
+    assert after <= before
+
+
+@pytest.mark.parametrize("who", ["facilitator", "manager"])
+def test_the_themes_page_quotes_are_each_themes_best_quotes(
+    project, reporter, steward, facilitator, manager, run, who
+):
+    from themes import selectors
+
+    viewer = {"facilitator": facilitator, "manager": manager}[who]
+    # Bob does not agree to be quoted: managers do not see his words.
+    analysed_story(
+        project,
+        reporter,
+        steward,
+        WORK,
+        teller="Bob",
+        role="staff",
+        title="No quoting",
+        scopes={"record", "transcribe", "analyse"},
+    )
+    started = services.theme_run_start(project=project, user=facilitator, enqueue=False)
+    services.theme_run_execute(run_id=started.pk, engine=FakeEngine())
+    themes = list(selectors.themes_visible_to(user=viewer, project=project))
+    work = next(t for t in themes if t.auto_label == "work, auto")
+    services.quote_pin(
+        theme=work,
+        segment=work.assignments.order_by("probability").first().segment,
+        user=facilitator,
+    )
+    batch = selectors.quotes_for_themes(user=viewer, project=project, themes=themes, limit=2)
+    for theme in themes:
+        one = selectors.theme_quotes(user=viewer, theme=theme, limit=2)
+        assert [(q.pk, q.quote_text) for q in batch[theme.pk]] == [
+            (q.pk, q.quote_text) for q in one
+        ]
+    assert any(q.pinned for q in batch[work.pk])

@@ -228,3 +228,29 @@ def test_the_page_chooser_lists_a_workshop_only_to_its_project(
     assert "Staff workshop" in client.get(browse).content.decode()
     login(factories.user_with_role("facilitator", other_project, username="olly"))
     assert "Staff workshop" not in client.get(browse).content.decode()
+
+
+def test_the_pack_draws_who_is_heard_without_matplotlib_and_says_it_in_words(
+    client, login, workshop, facilitator, monkeypatch
+):
+    import base64
+    import re
+    from html import unescape
+
+    from themes import charts
+
+    def no_matplotlib(*args, **kwargs):
+        raise AssertionError("the pack page drew a chart with matplotlib")
+
+    monkeypatch.setattr(charts, "_pyplot", no_matplotlib)
+    login(facilitator)
+    page = client.get(reverse("workshops:detail", args=[workshop.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    found = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="Chart: ([^"]+)"', html)
+    assert found, "a theme's chart"
+    data, alt = found[0]
+    svg = base64.b64decode(data).decode()
+    words = unescape(alt)
+    assert "storyteller" in words and f'<desc id="d">{words}</desc>' in unescape(svg)
+    assert "Who is heard in this theme" in svg and "Person using the service" in unescape(svg)
