@@ -29,7 +29,12 @@ def check_ledger(ledger: dict, made: dict) -> None:
     assert len(made["files_before"]) == 4  # recording, playable copy, consent form, clip
     assert set(STEPS) <= set(ledger), ledger
     removed = {step: ledger[step]["removed"] for step in STEPS}
-    assert removed["actions"] == {"theme names in actions": 1}
+    # The action's copy of its theme's name holds a word only this story said when the
+    # engine put the canary word in that name (check_found_before).
+    linked_name_had_it = "zorblat" in made["theme_name"].lower()
+    assert removed["actions"] in ({}, {"theme names in actions": 1})
+    if linked_name_had_it:
+        assert removed["actions"] == {"theme names in actions": 1}
     assert removed["workshops"]["packs marked as made again"] == 1
     assert removed["workshops"]["packs with words only this story gave"] == 1
     assert removed["themes"]["theme assignments"] == len(made["segment_ids"])
