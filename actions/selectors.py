@@ -153,12 +153,30 @@ def theme_ref(theme: Theme) -> dict:
 def theme_resolve(*, project, key, label: str = "") -> LinkedTheme:
     """The current theme a linked theme now stands for: the same stable key in the current
     run, following merges; its parts if it was split; nothing if a later run lost it."""
-    name = label or "A theme"
     theme = (
         Theme.objects.filter(project=project, run__is_current=True, stable_key=key)
         .select_related("merged_into")
         .first()
     )
+    return _linked_theme(
+        key, label, theme, merged_into=lambda t: t.merged_into, parts_of=_split_parts
+    )
+
+
+def _split_parts(theme: Theme) -> list[Theme]:
+    return list(
+        Theme.objects.filter(run_id=theme.run_id, stable_key__in=theme.split_into).order_by(
+            "-size", "pk"
+        )
+    )
+
+
+def _linked_theme(key, label: str, theme: Theme | None, *, merged_into, parts_of) -> LinkedTheme:
+    """What a linked theme (`key`, named `label` when linked) stands for, given its theme in
+    the current run (None: gone); `merged_into(theme)` and `parts_of(theme)` look up the
+    theme it was merged into and the parts it was split into (theme_resolve asks the
+    database, linked_themes_for its themes read in one query)."""
+    name = label or "A theme"
     if theme is None:
         return LinkedTheme(
             key=str(key),
@@ -170,14 +188,10 @@ def theme_resolve(*, project, key, label: str = "") -> LinkedTheme:
     note, seen = "", set()
     while theme.merged_into_id and theme.pk not in seen:
         seen.add(theme.pk)
-        theme = theme.merged_into
+        theme = merged_into(theme)
         note = f"“{name}” was merged into “{theme.display_label}”, so the action now counts there."
     if theme.split_into:
-        parts = list(
-            Theme.objects.filter(run_id=theme.run_id, stable_key__in=theme.split_into).order_by(
-                "-size", "pk"
-            )
-        )
+        parts = parts_of(theme)
         names = " and ".join(f"“{p.display_label}”" for p in parts)
         return LinkedTheme(
             key=str(key),
@@ -925,52 +939,21 @@ def linked_themes_for(actions) -> dict[int, list[LinkedTheme]]:
             by_key.setdefault((theme.project_id, str(theme.stable_key)), theme)
             by_pk[theme.pk] = theme
 
+    def merged_into(theme: Theme) -> Theme:
+        return by_pk.get(theme.merged_into_id) or Theme.objects.get(pk=theme.merged_into_id)
+
+    def parts_of(theme: Theme) -> list[Theme]:
+        if theme.pk not in by_pk:  # merged into a theme of an older run: ask the database
+            return _split_parts(theme)
+        wanted = {str(k) for k in theme.split_into}
+        return sorted(
+            (t for t in by_pk.values() if t.run_id == theme.run_id and str(t.stable_key) in wanted),
+            key=lambda t: (-t.size, t.pk),
+        )
+
     def resolve(project_id: int, key: str, label: str) -> LinkedTheme:
-        name = label or "A theme"
         theme = by_key.get((project_id, str(key)))
-        if theme is None:
-            return LinkedTheme(
-                key=str(key),
-                label=label,
-                theme=None,
-                note=f"“{name}” is no longer one of the themes: the latest analysis did not find "
-                "it again. Please choose a current theme for this action.",
-            )
-        note, seen = "", set()
-        while theme.merged_into_id and theme.pk not in seen:
-            seen.add(theme.pk)
-            theme = by_pk.get(theme.merged_into_id) or Theme.objects.get(pk=theme.merged_into_id)
-            note = (
-                f"“{name}” was merged into “{theme.display_label}”, so the action now counts there."
-            )
-        if theme.split_into:
-            wanted = {str(k) for k in theme.split_into}
-            if theme.pk not in by_pk:  # merged into a theme of an older run: ask the database
-                parts = list(
-                    Theme.objects.filter(run_id=theme.run_id, stable_key__in=wanted).order_by(
-                        "-size", "pk"
-                    )
-                )
-            else:
-                parts = sorted(
-                    (
-                        t
-                        for t in by_pk.values()
-                        if t.run_id == theme.run_id and str(t.stable_key) in wanted
-                    ),
-                    key=lambda t: (-t.size, t.pk),
-                )
-            names = " and ".join(f"“{p.display_label}”" for p in parts)
-            return LinkedTheme(
-                key=str(key),
-                label=label,
-                theme=None,
-                parts=parts,
-                note=f"“{name}” was split into {names}.",
-            )
-        if theme.hidden:
-            note = (note + " " if note else "") + "The team has hidden this theme."
-        return LinkedTheme(key=str(key), label=label, theme=theme, note=note)
+        return _linked_theme(key, label, theme, merged_into=merged_into, parts_of=parts_of)
 
     return {
         action.pk: [
